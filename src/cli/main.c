@@ -1,0 +1,107 @@
+/*
+ * main.c — the colbundle tool: dispatches to one command per file.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+extern const cli_command cmd_version;
+
+/* The commands, in the order `colbundle --help` lists them. */
+static const cli_command *const commands[] = {
+	&cmd_version,
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: colbundle COMMAND [ARGS...]\n\n"
+		   "Signed, verified attestation collateral bundles for air-gapped sites.\n\n"
+		   "Commands:\n");
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(f, "  %-14s %s\n", commands[i]->name, commands[i]->summary);
+	fprintf(f, "\nRun `colbundle COMMAND --help` (or `colbundle help COMMAND`) for a command's options.\n"
+		   "Exit codes: 0 success, 1 refused (verification failed), 2 usage error,\n"
+		   "3 not found, 4 I/O or system error.\n");
+}
+
+int cli_exit_for(colb_err e)
+{
+	switch (e) {
+	case COLB_OK:
+		return EXIT_OK;
+	case COLB_ERR_INVALID_ARG:
+	case COLB_ERR_CONFIG:
+		return EXIT_USAGE;
+	case COLB_ERR_NOT_FOUND:
+		return EXIT_NOTFOUND;
+	case COLB_ERR_IO:
+	case COLB_ERR_NOMEM:
+	case COLB_ERR_INTERNAL:
+	case COLB_ERR_LOCKED:
+	case COLB_ERR_STORE:
+		return EXIT_IOERR;
+	default:
+		return EXIT_REFUSED;
+	}
+}
+
+void cli_err(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "colbundle %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+bool cli_wants_help(const cli_command *c, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(c->usage, stdout);
+			return true;
+		}
+	}
+	return false;
+}
+
+static const cli_command *find(const char *name)
+{
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (!strcmp(commands[i]->name, name))
+			return commands[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	if (!strcmp(argv[1], "help")) {
+		const cli_command *c = argc > 2 ? find(argv[2]) : NULL;
+		if (!c) {
+			usage(argc > 2 ? stderr : stdout);
+			return argc > 2 ? EXIT_USAGE : EXIT_OK;
+		}
+		fputs(c->usage, stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version"))
+		argv[1] = "version";
+	const cli_command *c = find(argv[1]);
+	if (!c) {
+		fprintf(stderr, "colbundle: unknown command '%s'\n", argv[1]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (cli_wants_help(c, argc - 1, argv + 1))
+		return EXIT_OK;
+	return c->run(argc - 1, argv + 1);
+}

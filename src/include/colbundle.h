@@ -1,0 +1,251 @@
+/*
+ * colbundle.h — the public API of libcolbundle.
+ *
+ * libcolbundle reads and writes colbundle archives (.colb): signed, versioned
+ * bundles of Intel SGX/TDX and AMD SEV-SNP attestation collateral. The
+ * reader verifies the bundle's signatures, its manifest and every payload
+ * file, and the collateral's own vendor signatures, before it returns a byte.
+ *
+ * Conventions
+ *   - Every handle is opaque and comes in a _new/_free pair; _free accepts NULL.
+ *   - Every fallible call returns colb_err (COLB_OK == 0). The message of the
+ *     last failure is on the handle (colb_bundle_error(), ...); it says what
+ *     failed and where.
+ *   - Bytes returned through `const uint8_t **` pointers are owned by the
+ *     handle and stay valid until the handle is freed. Buffers returned through
+ *     `uint8_t **` / `char **` are the caller's, freed with colb_free().
+ *   - The library never prints and never exits. It is thread-safe for
+ *     concurrent reads of one open bundle; a handle must not be freed while
+ *     another thread uses it.
+ *   - Times are seconds since the Unix epoch (UTC).
+ */
+#ifndef COLBUNDLE_H
+#define COLBUNDLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define COLB_API __attribute__((visibility("default")))
+#define COLB_WUR __attribute__((warn_unused_result))
+#else
+#define COLB_API
+#define COLB_WUR
+#endif
+
+#define COLB_FORMAT_MAJOR 1
+#define COLB_FORMAT_MINOR 0
+
+/* ---------------------------------------------------------------------------
+ * Errors: one enum for the whole library. Numbers are stable; new codes are
+ * only ever appended.
+ */
+typedef enum colb_err {
+	COLB_OK = 0,
+	/* general */
+	COLB_ERR_INVALID_ARG = 1,      /* a NULL or out-of-range argument */
+	COLB_ERR_NOMEM = 2,            /* allocation failed */
+	COLB_ERR_IO = 3,               /* a file could not be read or written */
+	COLB_ERR_NOT_FOUND = 4,        /* no such file, item or key in the bundle */
+	COLB_ERR_LIMIT = 5,            /* an input is larger than a configured limit */
+	COLB_ERR_INTERNAL = 6,         /* a library call failed unexpectedly */
+	/* the envelope */
+	COLB_ERR_BAD_MAGIC = 10,       /* not a .colb file */
+	COLB_ERR_UNSUPPORTED_VERSION = 11, /* unknown major format version */
+	COLB_ERR_TRUNCATED = 12,       /* shorter than its own lengths say */
+	COLB_ERR_OVERSIZED = 13,       /* longer than its lengths say, or over a cap */
+	COLB_ERR_MALFORMED = 14,       /* envelope fields inconsistent */
+	/* signatures and trust */
+	COLB_ERR_NO_SIGNATURE = 20,    /* the bundle carries no signature */
+	COLB_ERR_BAD_SIGNATURE = 21,   /* a signature by a trusted key does not verify */
+	COLB_ERR_UNTRUSTED_KEY = 22,   /* signed only by keys the trust config does not list */
+	COLB_ERR_THRESHOLD = 23,       /* fewer valid trusted signatures than the threshold */
+	COLB_ERR_EXPIRED = 24,         /* past the manifest's `expires` */
+	COLB_ERR_ROLLBACK = 25,        /* older than (or equal to but different from) the state */
+	COLB_ERR_STATE = 26,           /* the anti-rollback state file is unreadable or corrupt */
+	COLB_ERR_KEY = 27,             /* a key file is malformed */
+	COLB_ERR_PASSWORD = 28,        /* a secret key could not be decrypted */
+	COLB_ERR_NOT_YET_VALID = 29,   /* created in the future relative to the verification time */
+	/* manifest and payload */
+	COLB_ERR_MANIFEST = 30,        /* manifest JSON malformed, unknown/duplicate/missing keys */
+	COLB_ERR_DIGEST_MISMATCH = 31, /* payload or file SHA-256 differs from the manifest */
+	COLB_ERR_UNLISTED_ENTRY = 32,  /* payload entry not listed in the manifest */
+	COLB_ERR_MISSING_ENTRY = 33,   /* manifest file absent from the payload */
+	COLB_ERR_DUPLICATE_ENTRY = 34, /* the same path twice */
+	COLB_ERR_SIZE_MISMATCH = 35,   /* entry size differs from the manifest */
+	COLB_ERR_NOT_REGULAR = 36,     /* symlink, hardlink, device, directory ... */
+	COLB_ERR_BAD_PATH = 37,        /* path outside the allow-list, `..`, absolute */
+	COLB_ERR_BOMB = 38,            /* decompression caps exceeded (size, ratio, count) */
+	COLB_ERR_ARCHIVE = 39,         /* the payload is not a valid tar.gz */
+	/* collateral */
+	COLB_ERR_COLLATERAL = 50,      /* collateral malformed (JSON, DER, PEM) */
+	COLB_ERR_COLLATERAL_SIG = 51,  /* a vendor signature does not verify */
+	COLB_ERR_CHAIN = 52,           /* a certificate chain does not verify */
+	COLB_ERR_UNTRUSTED_ROOT = 53,  /* a chain ends at a root that is not pinned */
+	COLB_ERR_REVOKED = 54,         /* a certificate is revoked by a carried CRL */
+	COLB_ERR_STALE = 55,           /* past nextUpdate under the `enforce` freshness policy */
+	COLB_ERR_BELOW_MIN_EVAL = 56,  /* TCB evaluation number below the bundle's minimum */
+	COLB_ERR_MISFILED = 57,        /* an item's content disagrees with where it is filed */
+	COLB_ERR_BASELINE = 58,        /* the baseline asks for something the bundle lacks */
+	/* site */
+	COLB_ERR_CONFIG = 70,          /* a configuration file is missing or malformed */
+	COLB_ERR_LOCKED = 71,          /* another install holds the store lock */
+	COLB_ERR_STORE = 72            /* the store directory is unusable */
+} colb_err;
+
+/* A short, static, English description of an error code. Never NULL. */
+COLB_API const char *colb_strerror(colb_err err);
+
+/* Frees a buffer that the library handed to the caller. NULL is fine. */
+COLB_API void colb_free(void *p);
+
+/* The library's version string, e.g. "0.1.0". */
+COLB_API const char *colb_version(void);
+
+/* ---------------------------------------------------------------------------
+ * Keys (Ed25519, libsodium). A public key file is two lines:
+ *   untrusted comment: colbundle public key <KEYID>
+ *   base64("Ed" || keyid[8] || pk[32])
+ * The key id is the first 8 bytes of SHA-256(pk), shown as 16 hex digits.
+ */
+typedef struct colb_seckey colb_seckey;
+
+#define COLB_KEYID_BYTES 8
+
+/* Writes NAME.key (mode 0600, O_EXCL) and NAME.pub. password == NULL writes
+ * an unencrypted secret key (for vault-managed pipelines). */
+COLB_API COLB_WUR colb_err colb_keygen(const char *name, const char *password,
+				       char *errbuf, size_t errlen);
+/* Loads a secret key; password may be NULL for an unencrypted key. */
+COLB_API COLB_WUR colb_err colb_seckey_load(const char *path, const char *password,
+					    colb_seckey **out, char *errbuf, size_t errlen);
+COLB_API void colb_seckey_free(colb_seckey *k);
+/* The key id of a secret key, as 16 lowercase hex digits + NUL. */
+COLB_API void colb_seckey_id(const colb_seckey *k, char out[2 * COLB_KEYID_BYTES + 1]);
+
+/* ---------------------------------------------------------------------------
+ * Trust: which publisher keys count, how many must sign, and which vendor
+ * roots are accepted beyond the built-in pinned ones.
+ */
+typedef struct colb_trust colb_trust;
+
+COLB_API colb_trust *colb_trust_new(void);
+COLB_API void colb_trust_free(colb_trust *t);
+/* Adds a public key from a .pub file, or from its text. */
+COLB_API COLB_WUR colb_err colb_trust_add_pubkey_file(colb_trust *t, const char *path,
+						      char *errbuf, size_t errlen);
+COLB_API COLB_WUR colb_err colb_trust_add_pubkey_text(colb_trust *t, const char *text,
+						      char *errbuf, size_t errlen);
+/* Signatures needed (default 1). */
+COLB_API COLB_WUR colb_err colb_trust_set_threshold(colb_trust *t, unsigned k);
+/* Extra vendor roots, for test PKIs only (DER certificates). */
+COLB_API COLB_WUR colb_err colb_trust_add_intel_root(colb_trust *t, const uint8_t *der, size_t len);
+COLB_API COLB_WUR colb_err colb_trust_add_amd_ark(colb_trust *t, const uint8_t *der, size_t len);
+/* Loads a trust configuration from a colbundle.conf file (see colbundle.conf(5)). */
+COLB_API COLB_WUR colb_err colb_trust_load_conf(colb_trust *t, const char *conf_path,
+						char *errbuf, size_t errlen);
+
+/* ---------------------------------------------------------------------------
+ * Opening a bundle.
+ */
+typedef struct colb_opts colb_opts;
+
+typedef enum colb_freshness {
+	COLB_FRESHNESS_WARN = 0,       /* stale collateral is served and reported */
+	COLB_FRESHNESS_ENFORCE = 1     /* stale collateral is refused */
+} colb_freshness;
+
+COLB_API colb_opts *colb_opts_new(void);
+COLB_API void colb_opts_free(colb_opts *o);
+/* The trust is borrowed: it must outlive every bundle opened with o. */
+COLB_API void colb_opts_set_trust(colb_opts *o, const colb_trust *t);
+/* Verification time; 0 (the default) means the wall clock at open. */
+COLB_API void colb_opts_set_time(colb_opts *o, time_t at);
+/* Anti-rollback state file (read, never written by the reader). */
+COLB_API COLB_WUR colb_err colb_opts_set_state_file(colb_opts *o, const char *path);
+/* Accept an expired bundle; the caller must log that it did. */
+COLB_API void colb_opts_set_allow_expired(colb_opts *o, int allow);
+COLB_API void colb_opts_set_freshness(colb_opts *o, colb_freshness f);
+/* Caps (0 keeps the default). Defaults: envelope 64 MiB, payload 1 GiB
+ * compressed, 4 GiB total decompressed, 64 MiB per entry, ratio 200:1,
+ * 1,000,000 entries. */
+COLB_API void colb_opts_set_limits(colb_opts *o, uint64_t max_total, uint64_t max_entry,
+				   uint64_t max_entries, unsigned max_ratio);
+
+typedef struct colb_bundle colb_bundle;
+
+COLB_API colb_bundle *colb_bundle_new(const colb_opts *o);
+COLB_API void colb_bundle_free(colb_bundle *b);
+/* Opens and fully verifies a bundle. On failure the handle keeps the error
+ * (colb_bundle_error) and serves nothing. */
+COLB_API COLB_WUR colb_err colb_bundle_open_file(colb_bundle *b, const char *path);
+COLB_API COLB_WUR colb_err colb_bundle_open_memory(colb_bundle *b, const uint8_t *data, size_t len);
+/* The last error's message ("" when none). */
+COLB_API const char *colb_bundle_error(const colb_bundle *b);
+
+/* Manifest facts. Strings are owned by the handle. */
+COLB_API uint64_t colb_bundle_version(const colb_bundle *b);
+COLB_API const char *colb_bundle_id(const colb_bundle *b);
+COLB_API const char *colb_bundle_publisher(const colb_bundle *b);
+COLB_API time_t colb_bundle_created(const colb_bundle *b);
+COLB_API time_t colb_bundle_expires(const colb_bundle *b);
+/* Hex SHA-256 of the whole .colb file as opened (for state files). */
+COLB_API const char *colb_bundle_digest(const colb_bundle *b);
+/* The exact manifest bytes (signed), and the baseline section as JSON text. */
+COLB_API const char *colb_bundle_manifest_json(const colb_bundle *b, size_t *len);
+COLB_API const char *colb_bundle_baseline_json(const colb_bundle *b);
+/* Key ids (16 hex) of the signatures that verified against trusted keys. */
+COLB_API size_t colb_bundle_signer_count(const colb_bundle *b);
+COLB_API const char *colb_bundle_signer(const colb_bundle *b, size_t i);
+
+/* One payload file as the manifest describes it. */
+typedef struct colb_file_info {
+	const char *path;       /* e.g. "intel/tcbinfo/sgx/00906ED50000/17.json" */
+	const char *kind;       /* e.g. "tcbinfo", "pckcerts", "vcek" */
+	const char *meta_json;  /* the typed metadata object, compact JSON */
+	uint64_t size;
+	const char *sha256;     /* 64 lowercase hex */
+} colb_file_info;
+
+COLB_API size_t colb_bundle_file_count(const colb_bundle *b);
+COLB_API COLB_WUR colb_err colb_bundle_file_at(const colb_bundle *b, size_t i, colb_file_info *out);
+/* A file's bytes by path; its digest is checked before they are returned. */
+COLB_API COLB_WUR colb_err colb_bundle_read(colb_bundle *b, const char *path,
+					    const uint8_t **data, size_t *len);
+
+/* ---------------------------------------------------------------------------
+ * Writing a bundle.
+ */
+typedef struct colb_writer colb_writer;
+
+COLB_API colb_writer *colb_writer_new(void);
+COLB_API void colb_writer_free(colb_writer *w);
+COLB_API const char *colb_writer_error(const colb_writer *w);
+COLB_API void colb_writer_set_version(colb_writer *w, uint64_t version);
+COLB_API void colb_writer_set_created(colb_writer *w, time_t created);
+COLB_API void colb_writer_set_expires(colb_writer *w, time_t expires);
+COLB_API COLB_WUR colb_err colb_writer_set_publisher(colb_writer *w, const char *name);
+/* The baseline section, a JSON object (validated by the Intel layer). */
+COLB_API COLB_WUR colb_err colb_writer_set_baseline_json(colb_writer *w, const char *json);
+/* Adds a payload file; data is copied. kind and meta_json (an object, may be
+ * NULL) are checked against the format's closed list of kinds and keys. */
+COLB_API COLB_WUR colb_err colb_writer_add_file(colb_writer *w, const char *path,
+						const uint8_t *data, size_t len,
+						const char *kind, const char *meta_json);
+/* Writes the bundle, signed by key, to out_path (temporary file + rename). */
+COLB_API COLB_WUR colb_err colb_writer_finish(colb_writer *w, const colb_seckey *key,
+					      const char *out_path);
+
+/* Adds one more signature to an existing bundle without changing anything else. */
+COLB_API COLB_WUR colb_err colb_sign_file(const char *path, const colb_seckey *key,
+					  char *errbuf, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* COLBUNDLE_H */
