@@ -1,0 +1,68 @@
+/*
+ * internal.h — what the vendor layers (src/intel, src/amd), the site layer
+ * and the servers may use of the bundle core beyond the public header.
+ * Nothing here is exported from libcolbundle.so.
+ */
+#ifndef COLB_BUNDLE_INTERNAL_H
+#define COLB_BUNDLE_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "colbundle.h"
+
+/* ---- options and trust as the layers see them ---------------------------- */
+
+const colb_trust *colb_opts_trust(const colb_opts *o);
+colb_freshness colb_opts_freshness(const colb_opts *o);
+time_t colb_opts_time(const colb_opts *o);          /* 0 = wall clock */
+bool colb_opts_allow_expired(const colb_opts *o);
+
+/* Extra vendor roots configured for test PKIs (DER), in the order added. */
+size_t colb_trust_intel_root_count(const colb_trust *t);
+const uint8_t *colb_trust_intel_root(const colb_trust *t, size_t i, size_t *len);
+size_t colb_trust_amd_ark_count(const colb_trust *t);
+const uint8_t *colb_trust_amd_ark(const colb_trust *t, size_t i, size_t *len);
+
+/* ---- an open bundle as the layers see it ------------------------------- */
+
+const colb_opts *colb_bundle_opts(const colb_bundle *b);
+/* The verification time fixed when the bundle was opened. */
+time_t colb_bundle_time(const colb_bundle *b);
+/* Sets the handle's error message and returns err (printf-style). */
+colb_err colb_bundle_fail(colb_bundle *b, colb_err err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The parsed `meta` object of file i (borrowed; never NULL for a valid i). */
+const json_t *colb_bundle_file_meta(const colb_bundle *b, size_t i);
+/* The parsed baseline section (borrowed; an empty object when absent). */
+const json_t *colb_bundle_baseline(const colb_bundle *b);
+/* Index of a file by path, or (size_t)-1. */
+size_t colb_bundle_find_path(const colb_bundle *b, const char *path);
+/* A file's bytes by index; digest-checked once, then cached. */
+colb_err colb_bundle_read_at(colb_bundle *b, size_t i, const uint8_t **data, size_t *len);
+
+/* Per-bundle state of a vendor layer (its index, memoised verdicts),
+ * built on first use. init runs once per bundle, under the bundle's lock;
+ * later calls return the same pointer without locking. fini runs at free. */
+typedef enum colb_ext_id {
+	COLB_EXT_INTEL = 0,
+	COLB_EXT_AMD = 1,
+	COLB_EXT_COUNT = 4
+} colb_ext_id;
+typedef colb_err (*colb_ext_init_fn)(colb_bundle *b, void **state);
+typedef void (*colb_ext_fini_fn)(void *state);
+colb_err colb_bundle_ext(colb_bundle *b, colb_ext_id id, colb_ext_init_fn init,
+			 colb_ext_fini_fn fini, void **state);
+
+/* ---- the manifest's closed vocabulary ----------------------------------- */
+
+/* Checks a file's kind and meta object against the format's closed list
+ * (src/bundle/kinds.c). On failure writes a reason into why. */
+bool colb_kind_check(const char *kind, const json_t *meta, char *why, size_t whylen);
+/* Checks a payload path against the allow-list (ASCII [A-Za-z0-9._-/],
+ * relative, no empty, `.` or `..` component, at most 255 bytes). */
+bool colb_path_ok(const char *path);
+
+#endif /* COLB_BUNDLE_INTERNAL_H */
