@@ -56,6 +56,7 @@ TEST_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 TSUP_SRC  := $(sort $(wildcard tests/unit/support_*.c))
 BENCH_SRC := $(sort $(wildcard tests/bench/bench_*.c))
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+MOCK_SRC  := $(sort $(wildcard tests/mock/*.c))
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 LIB_OBJ   := $(call obj,$(LIB_SRC))
@@ -69,6 +70,7 @@ LIB_SO    := $(B)/libcolbundle.so.$(SOVERSION)
 QPL_SO    := $(B)/libdcap_quoteprov.so.1
 TOOL      := $(B)/colbundle
 PKIGEN    := $(B)/colb-pkigen
+MOCK      := $(B)/colb-mock
 TESTS     := $(patsubst tests/unit/%.c,$(B)/tests/%,$(TEST_SRC))
 BENCHES   := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 FUZZERS   := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
@@ -87,7 +89,7 @@ check: deps
 	@$(MAKE) --no-print-directory tests-build
 	@B=$(B) sh tests/run.sh
 
-tests-build: all $(TESTS) $(BENCHES)
+tests-build: all $(MOCK) $(TESTS) $(BENCHES)
 
 test: tests-build
 	@B=$(B) sh tests/run.sh
@@ -97,7 +99,7 @@ demo: deps
 	@B=$(B) sh samples/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all $(BENCHES)
+	@$(MAKE) --no-print-directory all $(MOCK) $(BENCHES)
 	@B=$(B) sh tests/bench/run.sh
 
 fuzz: deps
@@ -133,6 +135,10 @@ $(B)/libdcap_quoteprov.so: $(QPL_SO)
 
 $(PKIGEN): $(PKI_OBJ)
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(LIB_LIBS)
+
+# The test mock PCS/KDS server (loopback only; never installed).
+$(MOCK): $(call obj,$(MOCK_SRC)) $(LIB_A)
+	$(CC) -o $@ $(call obj,$(MOCK_SRC)) $(LIB_A) $(LDFLAGS_ALL) $(TOOL_LIBS) $(LIB_LIBS)
 
 # Unit tests: one cmocka binary per tests/unit/test_*.c, linked against the
 # static library, the tool's layers and the shared test support.
