@@ -34,6 +34,44 @@ static int parse_time(const char *s, time_t *out)
 	return 0;
 }
 
+/* Each half writes its fleet fragment (OUT/fleet-intel.json,
+ * OUT/fleet-amd.json: the object under its vendor key); they become one
+ * OUT/fleet.json here, and the fragments go. */
+static int merge_fleet(const pki_ctx *ctx)
+{
+	static const char *const vendors[] = {"intel", "amd"};
+	char *out = NULL;
+	size_t outlen = 0;
+	FILE *m = open_memstream(&out, &outlen);
+	if (!m)
+		return -1;
+	fputs("{", m);
+	int n = 0;
+	for (size_t v = 0; v < sizeof vendors / sizeof vendors[0]; v++) {
+		char path[4096];
+		snprintf(path, sizeof path, "%s/fleet-%s.json", ctx->outdir, vendors[v]);
+		FILE *f = fopen(path, "rb");
+		if (!f)
+			continue;
+		char buf[1 << 16];
+		size_t len = fread(buf, 1, sizeof buf, f);
+		int complete = feof(f);
+		fclose(f);
+		if (!complete)
+			return fclose(m), free(out), -1;
+		while (len && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+			len--;
+		fprintf(m, "%s\n  \"%s\": %.*s", n++ ? "," : "", vendors[v], (int)len, buf);
+		unlink(path);
+	}
+	fputs("\n}\n", m);
+	if (fclose(m) != 0)
+		return free(out), -1;
+	int rc = pki_write(ctx, "fleet.json", out, outlen);
+	free(out);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	pki_ctx ctx = {0};
@@ -76,5 +114,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "colb-pkigen: AMD generation failed\n");
 		return 1;
 	}
-	return 0;
+	if (merge_fleet(&ctx) != 0) {
+		fprintf(stderr, "colb-pkigen: cannot write fleet.json\n");
+		return 1;
+	}
+	char readme[1024];
+	snprintf(readme, sizeof readme,
+		 "colb-pkigen output: a synthetic Intel and AMD PKI and fleet. TEST KEYS ONLY:\n"
+		 "every key here derives from a public seed and must never be trusted outside tests.\n\n"
+		 "seed: %s\nintel platforms: %u\namd chips: %u\nnow: %lld\n\n"
+		 "intel-revoked.txt lists the PCK certificates the generated PCK CRLs revoke.\n",
+		 seed, nintel, namd, (long long)ctx.now);
+	return pki_write_str(&ctx, "README", readme) == 0 ? 0 : 1;
 }
