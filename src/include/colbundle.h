@@ -245,6 +245,176 @@ COLB_API COLB_WUR colb_err colb_writer_finish(colb_writer *w, const colb_seckey 
 COLB_API COLB_WUR colb_err colb_sign_file(const char *path, const colb_seckey *key,
 					  char *errbuf, size_t errlen);
 
+/* ---------------------------------------------------------------------------
+ * Intel SGX/TDX collateral (src/intel).
+ *
+ * Every item is verified before a byte of it is returned, once per open
+ * bundle (the verdict is memoised): its issuer chain ends at the pinned Intel
+ * SGX Root CA (pinned by public key; extra roots only through
+ * colb_trust_add_intel_root), TCB info, enclave identities and evaluation
+ * number lists carry a valid ECDSA signature over their exact inner-object
+ * bytes by the TCB Signing cert of their chain, CRLs are signed by the right
+ * CA, PCK certs chain to their PCK CA, their SGX extensions decode and agree
+ * with the TCB info, and no PCK cert revoked by the carried PCK CRL is ever
+ * returned. Freshness follows colb_opts_set_freshness: under WARN a stale
+ * item is returned with `stale` set; under ENFORCE it is refused
+ * (COLB_ERR_STALE).
+ *
+ * Evaluation numbers: `eval` 0 means the bundle's baseline (the manifest's
+ * baseline section, or the site's override from colb_intel_set_baseline);
+ * a number asks for exactly that number. A number the bundle does not
+ * carry is COLB_ERR_NOT_FOUND, one below the bundle's minimum
+ * COLB_ERR_BELOW_MIN_EVAL. The QE/QvE/QAE/TD_QE identity served for eval 0
+ * is the one at the baseline's number, so a TCB info and its identities match.
+ *
+ * Returned pointers are owned by the bundle handle and stay valid until
+ * colb_bundle_free; the functions are safe to call concurrently on one open
+ * bundle (except colb_intel_set_baseline, see there).
+ */
+typedef enum colb_intel_tee {
+	COLB_INTEL_SGX = 0,
+	COLB_INTEL_TDX = 1
+} colb_intel_tee;
+
+typedef enum colb_intel_identity {
+	COLB_INTEL_ID_QE = 0,    /* sgx/certification/v4/qe/identity */
+	COLB_INTEL_ID_QVE = 1,   /* sgx/certification/v4/qve/identity */
+	COLB_INTEL_ID_QAE = 2,   /* sgx/certification/v4/qae/identity */
+	COLB_INTEL_ID_TD_QE = 3  /* tdx/certification/v4/qe/identity */
+} colb_intel_identity;
+
+typedef enum colb_intel_ca {
+	COLB_INTEL_CA_PROCESSOR = 0,
+	COLB_INTEL_CA_PLATFORM = 1
+} colb_intel_ca;
+
+/* One verified collateral item, as Intel served it. */
+typedef struct colb_intel_item {
+	const uint8_t *data;      /* exact vendor bytes: the whole JSON body
+				     ({"tcbInfo":...,"signature":...}), the DER CRL,
+				     or the raw pckcerts JSON array */
+	size_t len;
+	const char *issuer_chain; /* decoded PEM, issuing CA first, root last,
+				     NUL-terminated ("" for the root CA CRL's,
+				     which is the root alone: see root_pem) */
+	size_t issuer_chain_len;
+	const char *root_pem;     /* the root the chain ends at, PEM */
+	const char *path;         /* the payload path in the bundle */
+	uint32_t eval;            /* tcbEvaluationDataNumber; 0 for CRLs and pckcerts */
+	time_t issue_date;        /* issueDate / CRL thisUpdate; 0 for pckcerts */
+	time_t next_update;       /* nextUpdate / CRL nextUpdate; 0 for pckcerts */
+	int stale;                /* past next_update at the bundle's verification time */
+	const char *fmspc;        /* 12 upper-case hex (tcbinfo, pckcerts); else NULL */
+	const char *ca_type;      /* "processor"|"platform" (pckcerts, PCK CRL); else NULL */
+} colb_intel_item;
+
+/* TCB info of one FMSPC (6 raw bytes). */
+COLB_API COLB_WUR colb_err colb_intel_tcbinfo(colb_bundle *b, colb_intel_tee tee,
+					      const uint8_t fmspc[6], uint32_t eval,
+					      colb_intel_item *out);
+/* An enclave identity (QE, QvE, QAE for SGX; TD_QE for TDX). */
+COLB_API COLB_WUR colb_err colb_intel_identity_get(colb_bundle *b, colb_intel_identity kind,
+						   uint32_t eval, colb_intel_item *out);
+/* The TCB evaluation data numbers list (tcbevaluationdatanumbers). */
+COLB_API COLB_WUR colb_err colb_intel_evalnums(colb_bundle *b, colb_intel_tee tee,
+					       colb_intel_item *out);
+/* A PCK CRL (DER, as `pckcrl?ca=..&encoding=der`). */
+COLB_API COLB_WUR colb_err colb_intel_pckcrl(colb_bundle *b, colb_intel_ca ca, colb_intel_item *out);
+/* The Intel SGX Root CA CRL (DER). */
+COLB_API COLB_WUR colb_err colb_intel_rootcacrl(colb_bundle *b, colb_intel_item *out);
+/* PEM text of a DER CRL (PCS's default encoding); *pem is freed with colb_free. */
+COLB_API COLB_WUR colb_err colb_intel_crl_pem(const uint8_t *der, size_t len, char **pem, size_t *pem_len);
+/* The raw pckcerts answer of a platform (qe_id: 16 bytes), with its issuer
+ * chain, FMSPC and CA type (the SGX-PCK-Certificate-* headers). */
+COLB_API COLB_WUR colb_err colb_intel_pckcerts(colb_bundle *b, const uint8_t qe_id[16], uint16_t pce_id,
+					       colb_intel_item *out);
+
+/* The PCK cert chosen for a platform's raw TCB, as Intel's reference
+ * selection does (highest TCB level of the TCB info that the raw CPUSVN and
+ * PCE SVN reach, among the certs not above it). */
+typedef struct colb_intel_pck {
+	const char *cert_pem;      /* the PCK cert, PEM, NUL-terminated */
+	size_t cert_pem_len;
+	const char *issuer_chain;  /* PCK CA then root, PEM, NUL-terminated */
+	size_t issuer_chain_len;
+	const char *tcbm;          /* SGX-TCBm: 36 upper-case hex (cpusvn || pcesvn LE) */
+	uint8_t cpusvn[16];        /* the cert's TCB */
+	uint16_t pcesvn;
+	const char *fmspc;         /* SGX-FMSPC: 12 upper-case hex */
+	const char *ca_type;       /* SGX-PCK-Certificate-CA-Type: "processor"|"platform" */
+	colb_intel_ca ca;
+	const char *tcb_status;    /* the cert's level in the TCB info used ("UpToDate", ...) */
+	uint32_t eval;             /* the evaluation number of that TCB info */
+	int stale;                 /* the PCK CRL or TCB info used is stale (WARN policy) */
+} colb_intel_pck;
+
+/* qe_id: 16 bytes; cpusvn: 16 raw bytes; eval as above. COLB_ERR_NOT_FOUND
+ * when the bundle has no certs for the platform or none at or below its TCB;
+ * COLB_ERR_REVOKED when the chosen cert is revoked (never returned). */
+COLB_API COLB_WUR colb_err colb_intel_pck_select(colb_bundle *b, const uint8_t qe_id[16], uint16_t pce_id,
+						 const uint8_t cpusvn[16], uint16_t pcesvn, uint32_t eval,
+						 colb_intel_pck *out);
+/* The same, finding the platform by its encrypted PPID (PCS `pckcert?
+ * encrypted_ppid=`): the bundle knows encrypted PPIDs from the PCK Cert ID
+ * CSVs and PCCS imports it was made from. */
+COLB_API COLB_WUR colb_err colb_intel_pck_select_by_ppid(colb_bundle *b, const uint8_t *enc_ppid,
+							 size_t enc_ppid_len, uint16_t pce_id,
+							 const uint8_t cpusvn[16], uint16_t pcesvn,
+							 uint32_t eval, colb_intel_pck *out);
+
+/* What the bundle carries: the FMSPCs with TCB info (12 upper-case hex
+ * strings, sorted) and the evaluation numbers (ascending), per TEE. */
+COLB_API COLB_WUR colb_err colb_intel_fmspcs(colb_bundle *b, colb_intel_tee tee,
+					     const char *const **list, size_t *n);
+COLB_API COLB_WUR colb_err colb_intel_evals(colb_bundle *b, colb_intel_tee tee,
+					    const uint32_t **list, size_t *n);
+/* The number eval 0 resolves to for a TEE and FMSPC (fmspc NULL: the
+ * default), after the site override. */
+COLB_API COLB_WUR colb_err colb_intel_baseline_eval(colb_bundle *b, colb_intel_tee tee,
+						    const uint8_t *fmspc, uint32_t *eval);
+/* The site's baseline override: "standard", "early", a number, or NULL for
+ * the bundle's own. Only numbers the bundle carries (and not below its
+ * minimum) are accepted: COLB_ERR_BASELINE otherwise. Call it before the
+ * bundle is shared between threads. */
+COLB_API COLB_WUR colb_err colb_intel_set_baseline(colb_bundle *b, const char *spec);
+/* Parses a `_with_params` custom parameter in THIM's form (base64 of
+ * "tcbEvaluationDataNumber=N[;key=value...]"; the plain text is accepted
+ * too) into *eval; 0 when it names no number. */
+COLB_API COLB_WUR colb_err colb_intel_parse_custom_param(const void *param, size_t len, uint32_t *eval);
+
+/* Freshness of everything Intel in the bundle at its verification time. */
+typedef struct colb_intel_freshness_report {
+	size_t items;             /* TCB infos, identities, eval lists, CRLs checked */
+	size_t stale;             /* of which past nextUpdate */
+	time_t earliest_next_update;
+	const char *earliest_path; /* the item that goes stale first */
+} colb_intel_freshness_report;
+COLB_API COLB_WUR colb_err colb_intel_freshness(colb_bundle *b, colb_intel_freshness_report *out);
+/* Verifies every Intel item now (what `colbundle verify` does). */
+COLB_API COLB_WUR colb_err colb_intel_verify_all(colb_bundle *b);
+
+/* ---- Intel inputs of `create` ------------------------------------------------
+ * Collects raw Intel answers, validates every item (at time `at`, 0 = now)
+ * and adds them, with the baseline section, to a writer. The first failing
+ * item stops it; colb_intel_input_error names the item and the reason.
+ */
+typedef struct colb_intel_input colb_intel_input;
+
+COLB_API colb_intel_input *colb_intel_input_new(const colb_trust *t, time_t at);
+COLB_API void colb_intel_input_free(colb_intel_input *in);
+COLB_API const char *colb_intel_input_error(const colb_intel_input *in);
+/* The raw layout of format-spec/raw-layouts.md (`--intel-dir`). */
+COLB_API COLB_WUR colb_err colb_intel_input_add_dir(colb_intel_input *in, const char *dir);
+/* Intel's admin tool platform_collaterals.json (`--import-pccs`). */
+COLB_API COLB_WUR colb_err colb_intel_input_import_pccs(colb_intel_input *in, const char *path);
+/* A PCK Cert ID Retrieval Tool CSV: records each platform's encrypted PPID. */
+COLB_API COLB_WUR colb_err colb_intel_input_add_pckid_csv(colb_intel_input *in, const char *path);
+/* `--baseline standard|early|N` (default standard) and `--min-eval N`. */
+COLB_API COLB_WUR colb_err colb_intel_input_set_baseline(colb_intel_input *in, const char *spec);
+COLB_API void colb_intel_input_set_min_eval(colb_intel_input *in, uint32_t min_eval);
+/* Validates everything collected and adds it to w; also sets the baseline. */
+COLB_API COLB_WUR colb_err colb_intel_input_write(colb_intel_input *in, colb_writer *w);
+
 #ifdef __cplusplus
 }
 #endif
