@@ -214,9 +214,13 @@ typedef struct colb_file_info {
 
 COLB_API size_t colb_bundle_file_count(const colb_bundle *b);
 COLB_API COLB_WUR colb_err colb_bundle_file_at(const colb_bundle *b, size_t i, colb_file_info *out);
-/* A file's bytes by path; its digest is checked before they are returned. */
+/* A file's bytes by path; its digest is checked before they are returned
+ * (once: the verdict is cached). COLB_ERR_NOT_FOUND when there is no such path. */
 COLB_API COLB_WUR colb_err colb_bundle_read(colb_bundle *b, const char *path,
 					    const uint8_t **data, size_t *len);
+/* Checks every file's SHA-256 now rather than at first read (what `verify`
+ * does). The payload as a whole was already checked at open. */
+COLB_API COLB_WUR colb_err colb_bundle_verify_files(colb_bundle *b);
 
 /* ---------------------------------------------------------------------------
  * Writing a bundle.
@@ -232,12 +236,20 @@ COLB_API void colb_writer_set_expires(colb_writer *w, time_t expires);
 COLB_API COLB_WUR colb_err colb_writer_set_publisher(colb_writer *w, const char *name);
 /* The baseline section, a JSON object (validated by the Intel layer). */
 COLB_API COLB_WUR colb_err colb_writer_set_baseline_json(colb_writer *w, const char *json);
-/* Adds a payload file; data is copied. kind and meta_json (an object, may be
- * NULL) are checked against the format's closed list of kinds and keys. */
+/* Adds a payload file; data is copied. The path must follow the entry naming
+ * rules (format-spec/colbundle-v1.md); kind == NULL takes the kind the path
+ * names, and the meta the path fixes is added to meta_json (an object, may be
+ * NULL). Both are checked against the format's closed list of kinds and keys. */
 COLB_API COLB_WUR colb_err colb_writer_add_file(colb_writer *w, const char *path,
 						const uint8_t *data, size_t len,
 						const char *kind, const char *meta_json);
-/* Writes the bundle, signed by key, to out_path (temporary file + rename). */
+/* Adds every regular file under dir, which is laid out in the entry naming
+ * (paths relative to dir); anything else there (symlinks, unknown names) is
+ * an error. */
+COLB_API COLB_WUR colb_err colb_writer_add_dir(colb_writer *w, const char *dir);
+/* Writes the bundle, signed by key, to out_path (temporary file + rename).
+ * Unset fields default: created = $SOURCE_DATE_EPOCH or now, expires =
+ * created + 90 days, version = created, publisher = "key <KEYID>". */
 COLB_API COLB_WUR colb_err colb_writer_finish(colb_writer *w, const colb_seckey *key,
 					      const char *out_path);
 
