@@ -8,9 +8,25 @@
 #include "cli/cli.h"
 
 extern const cli_command cmd_version;
+extern const cli_command cmd_keygen;
+extern const cli_command cmd_sign;
+extern const cli_command cmd_create;
+extern const cli_command cmd_verify;
+extern const cli_command cmd_inspect;
+extern const cli_command cmd_ls;
+extern const cli_command cmd_cat;
+extern const cli_command cmd_extract;
 
 /* The commands, in the order `colbundle --help` lists them. */
 static const cli_command *const commands[] = {
+	&cmd_keygen,
+	&cmd_create,
+	&cmd_sign,
+	&cmd_verify,
+	&cmd_inspect,
+	&cmd_ls,
+	&cmd_cat,
+	&cmd_extract,
 	&cmd_version,
 };
 

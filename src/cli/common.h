@@ -1,0 +1,89 @@
+/*
+ * common.h — what the bundle commands share: option matching, the trust
+ * options every reading command takes, opening a bundle with them, keys and
+ * passwords, JSON output.
+ *
+ * Trust comes from, in this order of precedence:
+ *   --trust PUB (repeatable) [--threshold k]
+ *   COLBUNDLE_TRUST=a.pub:b.pub
+ *   the configuration file named by COLBUNDLE_CONF (trust, threshold, state,
+ *   allow_expired, freshness, intel_root, amd_ark, bundle)
+ * Command-line options override the configuration file's values.
+ */
+#ifndef COLB_CLI_COMMON_H
+#define COLB_CLI_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "cli/cli.h"
+
+#define CLI_MAX_LIST 64
+
+/* The usage text of the trust options, for the commands' --help. */
+#define CLI_TRUST_USAGE \
+	"Trust (every command that reads a bundle verifies it first):\n" \
+	"  --trust PUB         a trusted publisher key (repeatable)\n" \
+	"  --threshold K       signatures by distinct trusted keys needed (default 1)\n" \
+	"  --state FILE        anti-rollback state file to check against\n" \
+	"  --at TIME           verification time (RFC 3339 or seconds since the epoch)\n" \
+	"  --allow-expired     accept an expired bundle (logged on stderr)\n" \
+	"  --intel-root DER    an extra Intel root CA (test PKIs only; repeatable)\n" \
+	"  --amd-ark DER       an extra AMD ARK (test PKIs only; repeatable)\n" \
+	"  Without --trust: COLBUNDLE_TRUST (colon-separated .pub paths), or the\n" \
+	"  configuration file named by COLBUNDLE_CONF.\n"
+
+typedef struct cli_common {
+	const char *trust[CLI_MAX_LIST];
+	size_t ntrust;
+	unsigned threshold;          /* 0 = not given */
+	const char *intel_root[CLI_MAX_LIST];
+	size_t nintel;
+	const char *amd_ark[CLI_MAX_LIST];
+	size_t namd;
+	const char *at;
+	const char *state;
+	bool allow_expired;
+	bool json;
+} cli_common;
+
+/* Matches argv[*i] against "--name VALUE" or "--name=VALUE". On a match sets
+ * *val and advances *i past the value; a missing value prints a usage error
+ * and sets *val to NULL. */
+bool cli_opt(const char *cmd, int argc, char **argv, int *i, const char *name, const char **val);
+/* Consumes one of the common (trust) options at argv[*i]: returns 1 if it did,
+ * 0 if argv[*i] is not one, -1 on a usage error (already printed). */
+int cli_common_arg(cli_common *c, const char *cmd, int argc, char **argv, int *i);
+
+/* Opens and fully verifies path (NULL: the configuration file's `bundle`)
+ * with the common options. Prints the reason on failure and returns the exit
+ * code; on success *out is the open bundle (and *trust its trust, freed by
+ * cli_close_bundle). */
+typedef struct cli_bundle {
+	colb_bundle *b;
+	colb_trust *trust;
+	colb_opts *opts;
+	const char *path;
+	colb_err err;               /* why the open failed */
+	char pathbuf[4096];
+} cli_bundle;
+int cli_open_bundle(const cli_common *c, const char *cmd, const char *path, cli_bundle *out);
+void cli_close_bundle(cli_bundle *cb);
+
+/* Parses --at: RFC 3339 UTC or decimal seconds since the epoch. */
+bool cli_parse_time(const char *s, time_t *out);
+
+/* Reads a password: from password_file (or $COLBUNDLE_PASSWORD_FILE), the
+ * first line; else from the terminal without echo (twice when confirm).
+ * The result is in sodium_malloc'd memory: free with cli_password_free. */
+int cli_read_password(const char *cmd, const char *password_file, bool confirm, char **out);
+void cli_password_free(char *pw);
+/* Loads a secret key, asking for its password only if it is encrypted. */
+int cli_load_key(const char *cmd, const char *path, const char *password_file, colb_seckey **out);
+
+/* Prints a JSON value compactly on stdout, with a newline. */
+void cli_print_json(json_t *j);
+
+#endif
