@@ -18,7 +18,9 @@
 
 /* ---- the envelope (format-spec/colbundle-v1.md, "Envelope") ------------- */
 
-#define COLB_MAGIC "\x89" "COLB\r\n\x1a\n"
+/* 8 bytes, in the manner of PNG's: a high-bit byte, the name, CR LF (line-ending
+ * conversion shows), ^Z. The name has four letters, so PNG's final LF does not fit. */
+#define COLB_MAGIC "\x89" "COLB\r\n\x1a"
 #define COLB_MAGIC_LEN 8
 #define COLB_HEADER_LEN 28        /* magic, major, minor, manifest_len, sigblock_len, payload_len */
 #define COLB_SIGNED_HEADER_LEN 24 /* the same without sigblock_len */

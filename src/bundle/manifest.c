@@ -397,6 +397,8 @@ colb_err colb_manifest_parse(const uint8_t *bytes, size_t len, unsigned envelope
 		if (!colb_kind_check(kind, meta, kwhy, sizeof kwhy) ||
 		    !colb_kind_path_agrees(path, kind, meta, kwhy, sizeof kwhy)) {
 			rc = bad(&c, "'%s': %s", path, kwhy);
+			if (c.unknown_err)
+				rc = c.unknown_err; /* a newer minor's vocabulary */
 			goto fail;
 		}
 		mf->path = strdup(path);
