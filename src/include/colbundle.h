@@ -427,6 +427,253 @@ COLB_API void colb_intel_input_set_min_eval(colb_intel_input *in, uint32_t min_e
 /* Validates everything collected and adds it to w; also sets the baseline. */
 COLB_API COLB_WUR colb_err colb_intel_input_write(colb_intel_input *in, colb_writer *w);
 
+/* ---------------------------------------------------------------------------
+ * AMD SEV-SNP collateral (src/amd).
+ *
+ * Every item is verified before a byte of it is returned, once per open
+ * bundle (the verdict is memoised): the product's ARK is pinned (the real
+ * Milan, Genoa and Turin ARKs are built in, by public key; test ARKs only
+ * through colb_trust_add_amd_ark, and only for the product their subject
+ * names), the ARK is self-signed, the ASK/ASVK is signed by it, the VCEK or
+ * VLEK by the ASK/ASVK (RSASSA-PSS SHA-384, MGF1-SHA-384, salt 48; real
+ * encodings such as the explicit trailerField and serial number 0 are
+ * accepted), every certificate is within its validity at the verification
+ * time, the CRL is signed by the ARK and no certificate it revokes is ever
+ * returned (COLB_ERR_REVOKED), and a VCEK's hwid and TCB extensions agree
+ * with where it is filed (COLB_ERR_MISFILED).
+ *
+ * Freshness follows colb_opts_set_freshness: a product whose CRL is past its
+ * nextUpdate, or which has no CRL, is served with `stale` set under WARN and
+ * refused (COLB_ERR_STALE) under ENFORCE.
+ *
+ * Returned pointers are owned by the bundle handle and stay valid until
+ * colb_bundle_free; the getters are safe to call concurrently on one open
+ * bundle. Buffers returned through `uint8_t **` / `char **` are the
+ * caller's (colb_free).
+ */
+typedef enum colb_amd_product {
+	COLB_AMD_UNKNOWN = 0,
+	COLB_AMD_MILAN = 1,
+	COLB_AMD_GENOA = 2,      /* also Bergamo and Siena (KDS serves them as Genoa) */
+	COLB_AMD_TURIN = 3
+} colb_amd_product;
+
+/* The KDS product name ("Milan", "Genoa", "Turin"); NULL for UNKNOWN. */
+COLB_API const char *colb_amd_product_name(colb_amd_product p);
+/* A KDS product name, case-insensitive; COLB_AMD_UNKNOWN otherwise. */
+COLB_API colb_amd_product colb_amd_product_from_name(const char *name);
+/* From CPUID family and model (a v3+ report's CPUID_FAM_ID/CPUID_MOD_ID):
+ * family 0x19 models 0x00-0x0F Milan, 0x10-0x1F and 0xA0-0xAF Genoa; family
+ * 0x1A models 0x00-0x11 Turin; anything else COLB_AMD_UNKNOWN. */
+COLB_API colb_amd_product colb_amd_product_from_cpuid(uint8_t family, uint8_t model);
+
+/* A TCB version. `tcbm` is its uint64 form (the report's REPORTED_TCB read
+ * little-endian), whose byte layout differs per generation:
+ *   Milan/Genoa: byte 0 BL, 1 TEE, 6 SNP, 7 UCODE
+ *   Turin:       byte 0 FMC, 1 BL, 2 TEE, 3 SNP, 7 UCODE */
+typedef struct colb_amd_tcb {
+	uint8_t fmc;             /* Turin and later; 0 on Milan/Genoa */
+	uint8_t bl, tee, snp, ucode;
+} colb_amd_tcb;
+
+/* Decodes tcbm; COLB_ERR_COLLATERAL when a byte reserved in that product's
+ * layout is not zero, COLB_ERR_INVALID_ARG for an UNKNOWN product. */
+COLB_API COLB_WUR colb_err colb_amd_tcb_decode(colb_amd_product p, uint64_t tcbm, colb_amd_tcb *out);
+/* Encodes a TCB (fmc is ignored on Milan/Genoa); 0 for an UNKNOWN product. */
+COLB_API uint64_t colb_amd_tcb_encode(colb_amd_product p, const colb_amd_tcb *t);
+/* tcbm as 16 hex digits, most significant byte first (THIM's `tcbm`, the
+ * raw layout's file names): lowercase, NUL-terminated. */
+COLB_API void colb_amd_tcbm_hex(uint64_t tcbm, char out[17]);
+/* Parses exactly 16 hex digits (either case). */
+COLB_API COLB_WUR colb_err colb_amd_tcbm_parse(const char *hex, uint64_t *out);
+
+/* Chip ids are always the report's 64-byte CHIP_ID. KDS keys Milan/Genoa
+ * VCEKs on all 64 bytes and Turin VCEKs on the first 8 (the rest is zero). */
+#define COLB_AMD_CHIP_ID_BYTES 64
+/* 64 for Milan/Genoa, 8 for Turin, 0 for UNKNOWN. */
+COLB_API size_t colb_amd_hwid_len(colb_amd_product p);
+/* The KDS hwid of a chip id: lowercase hex of its significant bytes (128 or
+ * 16 digits), NUL-terminated. COLB_ERR_INVALID_ARG for a masked (all-zero)
+ * chip id, an UNKNOWN product, or a Turin chip id with non-zero bytes past 8. */
+COLB_API COLB_WUR colb_err colb_amd_hwid_hex(colb_amd_product p, const uint8_t chip_id[64], char out[129]);
+/* Parses a chip id given as hex: 128 digits, or (Turin) 16 digits, which are
+ * zero-extended to 64 bytes. Either case. */
+COLB_API COLB_WUR colb_err colb_amd_chip_id_parse(colb_amd_product p, const char *hex, uint8_t chip_id[64]);
+
+/* ---- SNP attestation reports ------------------------------------------- */
+#define COLB_AMD_REPORT_SIZE 1184
+
+typedef enum colb_amd_signer {
+	COLB_AMD_SIGNER_VCEK = 0,
+	COLB_AMD_SIGNER_VLEK = 1,
+	COLB_AMD_SIGNER_NONE = 7
+} colb_amd_signer;
+
+/* The fields of a report colbundle needs (not a full decoder). */
+typedef struct colb_amd_report {
+	uint32_t version;          /* 2, 3, 5 ... */
+	uint32_t sig_algo;         /* 1 = ECDSA P-384 with SHA-384 */
+	colb_amd_signer signer;    /* SIGNING_KEY */
+	int chip_id_masked;        /* MASK_CHIP_ID: CHIP_ID is all zero */
+	uint8_t cpuid_family, cpuid_model, cpuid_stepping; /* version >= 3; else 0 */
+	colb_amd_product product;  /* from the CPUID bytes; UNKNOWN before version 3 */
+	uint64_t reported_tcb;     /* REPORTED_TCB (0x180) as tcbm */
+	uint8_t chip_id[64];       /* CHIP_ID (0x1A0) */
+	uint8_t report_data[64];
+	uint8_t measurement[48];
+} colb_amd_report;
+
+/* Parses a report (exactly 1184 bytes, version >= 2, signature algorithm 1).
+ * COLB_ERR_COLLATERAL names the offending field. */
+COLB_API COLB_WUR colb_err colb_amd_report_parse(const uint8_t *data, size_t len, colb_amd_report *out);
+/* Checks the report's ECDSA P-384 signature (r, s little-endian at 0x2A0 and
+ * 0x2E8, over bytes 0x000-0x29F) with the public key of a VCEK or VLEK
+ * (DER). COLB_ERR_COLLATERAL_SIG when it does not verify. */
+COLB_API COLB_WUR colb_err colb_amd_report_verify(const uint8_t *report, size_t len,
+						  const uint8_t *cert_der, size_t cert_len);
+
+/* ---- the reader's getters ---------------------------------------------- */
+
+/* A verified VCEK or VLEK with everything needed to serve it. */
+typedef struct colb_amd_cert {
+	const uint8_t *der;        /* the certificate exactly as KDS served it */
+	size_t der_len;
+	const char *pem;           /* the same, PEM, NUL-terminated */
+	size_t pem_len;
+	const char *chain_pem;     /* ASK (ASVK for a VLEK) then ARK, PEM, as KDS cert_chain */
+	size_t chain_pem_len;
+	const uint8_t *ask_der;    /* the ASK or ASVK, DER */
+	size_t ask_der_len;
+	const uint8_t *ark_der;    /* the ARK, DER */
+	size_t ark_der_len;
+	const char *path;          /* the payload path in the bundle */
+	colb_amd_product product;
+	int is_vlek;
+	uint64_t tcbm;             /* the TCB the certificate is for */
+	colb_amd_tcb tcb;
+	uint8_t chip_id[64];       /* VCEK: the hwid, zero-extended; VLEK: zero */
+	const char *hwid;          /* VCEK: KDS hwid hex; VLEK: NULL */
+	const char *csp;           /* VLEK: csp_id; VCEK: NULL */
+	const char *product_name;  /* the productName extension ("Milan-B0", ...) */
+	int struct_version;        /* the structVersion extension */
+	time_t not_before, not_after;
+	int stale;                 /* the product's CRL is stale or absent (WARN policy) */
+} colb_amd_cert;
+
+/* The VCEK of a chip at exactly one TCB. COLB_ERR_NOT_FOUND when the bundle
+ * has none (colb_amd_vcek_tcbs lists what it has). */
+COLB_API COLB_WUR colb_err colb_amd_vcek(colb_bundle *b, colb_amd_product p, const uint8_t chip_id[64],
+					 uint64_t tcbm, colb_amd_cert *out);
+/* The TCBs (tcbm, ascending) the bundle carries VCEKs for, for one chip. */
+COLB_API COLB_WUR colb_err colb_amd_vcek_tcbs(colb_bundle *b, colb_amd_product p, const uint8_t chip_id[64],
+					      const uint64_t **list, size_t *n);
+/* A cloud provider's VLEK (csp: its csp_id) at exactly one TCB, or at the
+ * highest TCB carried when tcbm is 0. */
+COLB_API COLB_WUR colb_err colb_amd_vlek(colb_bundle *b, colb_amd_product p, const char *csp,
+					 uint64_t tcbm, colb_amd_cert *out);
+/* The certificate that signed a report, found from the report itself
+ * (product from its CPUID bytes, or `p` when the report predates version 3;
+ * chip id and REPORTED_TCB for a VCEK; the product's VLEKs at that TCB for
+ * a VLEK-signed report), with the report's signature checked against it:
+ * COLB_ERR_COLLATERAL_SIG when it does not verify. */
+COLB_API COLB_WUR colb_err colb_amd_for_report(colb_bundle *b, const uint8_t *report, size_t len,
+					       colb_amd_product p, colb_amd_cert *out);
+
+/* A product's CA chain (KDS `vcek/v1/{P}/cert_chain` or `vlek/v1/{P}/cert_chain`). */
+typedef struct colb_amd_chain {
+	const char *pem;           /* ASK (or ASVK) then ARK, PEM, NUL-terminated */
+	size_t pem_len;
+	const uint8_t *ask_der;
+	size_t ask_der_len;
+	const uint8_t *ark_der;
+	size_t ark_der_len;
+	const char *path;
+	colb_amd_product product;
+	int vlek;
+	int stale;
+} colb_amd_chain;
+COLB_API COLB_WUR colb_err colb_amd_chain_get(colb_bundle *b, colb_amd_product p, int vlek,
+					      colb_amd_chain *out);
+
+/* A product's CRL (KDS `vcek/v1/{P}/crl`, DER, signed by the ARK). */
+typedef struct colb_amd_crl {
+	const uint8_t *der;
+	size_t len;
+	const char *path;
+	colb_amd_product product;
+	time_t this_update, next_update;
+	int stale;                 /* past next_update at the verification time */
+} colb_amd_crl;
+COLB_API COLB_WUR colb_err colb_amd_crl_get(colb_bundle *b, colb_amd_product p, colb_amd_crl *out);
+
+/* The products the bundle carries a chain for (ascending), and its VCEK count. */
+COLB_API COLB_WUR colb_err colb_amd_products(colb_bundle *b, const colb_amd_product **list, size_t *n);
+COLB_API size_t colb_amd_vcek_count(colb_bundle *b);
+/* Verifies every AMD item now (what `colbundle verify` does). */
+COLB_API COLB_WUR colb_err colb_amd_verify_all(colb_bundle *b);
+
+/* ---- output formats (caller-owned results, colb_free) ----------------- */
+
+/* Azure THIM's answer, exactly: {"vcekCert":PEM,"tcbm":16 upper-case hex
+ * digits, most significant byte first,"certificateChain":ASK PEM then ARK
+ * PEM,"cacheControl":"<seconds>"} (keys in that order, compact). */
+COLB_API COLB_WUR colb_err colb_amd_thim_json(const colb_amd_cert *c, unsigned cache_seconds,
+					      char **json, size_t *len);
+
+/* The SNP extended-report certificate table (GHCB): 24-byte entries
+ * (GUID in RFC 4122 byte order, offset and length little-endian, offsets
+ * from the start of the table), an all-zero terminator, then the DER
+ * certificates: VCEK (or VLEK), ASK (or ASVK), ARK. */
+COLB_API COLB_WUR colb_err colb_amd_certtable(const colb_amd_cert *c, uint8_t **blob, size_t *len);
+
+typedef enum colb_amd_cert_role {
+	COLB_AMD_ROLE_UNKNOWN = 0, /* a GUID this library does not know */
+	COLB_AMD_ROLE_VCEK = 1,    /* 63da758d-e664-4564-adc5-f4b93be8accd */
+	COLB_AMD_ROLE_VLEK = 2,    /* a8074bc2-a25a-483e-aae6-39c045a0b8a1 */
+	COLB_AMD_ROLE_ASK = 3,     /* 4ab7b379-bbac-4fe4-a02f-05aef327c782 (also ASVK) */
+	COLB_AMD_ROLE_ARK = 4      /* c0b406a4-a803-4952-9743-3fb6014cd0ae */
+} colb_amd_cert_role;
+
+typedef struct colb_amd_certtable_entry {
+	uint8_t guid[16];
+	colb_amd_cert_role role;
+	const uint8_t *der;        /* points into the parsed blob */
+	size_t len;
+} colb_amd_certtable_entry;
+
+/* Parses a certificate table (at most `max` entries into `entries`).
+ * Strict: entries must lie inside the blob, past the table, not overlap the
+ * table, and the table must be terminated. COLB_ERR_COLLATERAL otherwise;
+ * COLB_ERR_LIMIT when it holds more than `max` entries. */
+COLB_API COLB_WUR colb_err colb_amd_certtable_parse(const uint8_t *blob, size_t len,
+						    colb_amd_certtable_entry *entries, size_t max,
+						    size_t *n);
+
+/* Writes every VCEK of the bundle as trustee's offline store under dir:
+ * vcek/{hwid}/bl{BL}_tee{TEE}_snp{SNP}_ucode{UCODE}[_fmc{FMC}]_vcek.der
+ * (SPLs decimal, two digits at least). *written counts the files. */
+COLB_API COLB_WUR colb_err colb_amd_export_trustee(colb_bundle *b, const char *dir, size_t *written);
+
+/* ---- AMD inputs of `create` -------------------------------------------------
+ * Collects AMD collateral from directories: the raw layout of
+ * format-spec/raw-layouts.md, trustee's offline store or snphost's
+ * certificate directory (recognised by their shape); the built-in real
+ * ARK/ASK/ASVK chains stand in where a layout has none. Validates every item
+ * (at time `at`, 0 = now) and adds them to a writer. The first failing item
+ * stops it; colb_amd_input_error names the item and the reason.
+ */
+typedef struct colb_amd_input colb_amd_input;
+
+COLB_API colb_amd_input *colb_amd_input_new(const colb_trust *t, time_t at);
+COLB_API void colb_amd_input_free(colb_amd_input *in);
+COLB_API const char *colb_amd_input_error(const colb_amd_input *in);
+/* `--amd-dir DIR` */
+COLB_API COLB_WUR colb_err colb_amd_input_add_dir(colb_amd_input *in, const char *dir);
+/* An SNP report to carry in the bundle (amd/reports/NAME.bin). */
+COLB_API COLB_WUR colb_err colb_amd_input_add_report(colb_amd_input *in, const char *path);
+/* Validates everything collected and adds it to w. */
+COLB_API COLB_WUR colb_err colb_amd_input_write(colb_amd_input *in, colb_writer *w);
+
 #ifdef __cplusplus
 }
 #endif
