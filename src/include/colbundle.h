@@ -258,6 +258,57 @@ COLB_API COLB_WUR colb_err colb_sign_file(const char *path, const colb_seckey *k
 					  char *errbuf, size_t errlen);
 
 /* ---------------------------------------------------------------------------
+ * The site store (format-spec/site-store.md): the directory `colbundle
+ * install` keeps the installed bundle in. Readers (the quote provider
+ * library, `serve`, the CLI) open "the store's current bundle" with
+ * colb_bundle_open_store and poll colb_store_generation to notice a new one.
+ * A reader never takes a lock and never sees a torn or mixed bundle: one
+ * rename(2) switches the bundle, its payload cache and its state together.
+ */
+
+/* Opens the store's current bundle. Verifies the envelope, the key rotation
+ * chain, the signatures (trust: the options' keys when it has some, else
+ * the keyset the store recorded at install), the manifest, the validity
+ * period (the options' time and allow-expired, or the install's recorded
+ * override) and the store's anti-rollback state; the files are served from
+ * the store's payload cache, each one's SHA-256 checked against the signed
+ * manifest before its bytes are first returned. Fast: no decompression and
+ * no hash of the whole payload at open. COLB_ERR_STORE when the store has
+ * no bundle or is inconsistent. */
+COLB_API COLB_WUR colb_err colb_bundle_open_store(colb_bundle *b, const char *store_dir);
+/* The name of the store's current generation (e.g. "42-9f86d081884c7d65"),
+ * NUL-terminated. One readlink(2): cheap enough to call before every
+ * request. It changes exactly when a new bundle is installed.
+ * COLB_ERR_STORE when the store has no bundle; COLB_ERR_LIMIT when outlen is
+ * too small (64 bytes always suffice). */
+COLB_API COLB_WUR colb_err colb_store_generation(const char *store_dir, char *out, size_t outlen);
+
+#define COLB_STORE_GEN_MAX 64
+
+/* Installs a bundle into a store (created when absent): verifies it fully
+ * (signatures and rotation chain, expiry, the store's anti-rollback state
+ * and keyset, every file, and every Intel and AMD item), then puts it in
+ * place atomically. A failed install changes nothing. Trust: the options'
+ * keys when it has some, else the keyset the store recorded (a first
+ * install needs keys). Installs are serialised by an flock on STORE/lock:
+ * COLB_ERR_LOCKED at once when another holds it, unless flags has
+ * COLB_INSTALL_WAIT. Reinstalling the current bundle is a no-op. */
+#define COLB_INSTALL_WAIT 1u
+
+typedef struct colb_install_result {
+	uint64_t version;                     /* the bundle now installed */
+	char generation[COLB_STORE_GEN_MAX];
+	char previous[COLB_STORE_GEN_MAX];    /* "" on a first install */
+	uint64_t keyset_version;              /* the keyset the bundle verified under */
+	int unchanged;                        /* it was already the current bundle */
+	int expired;                          /* accepted past `expires` (allow-expired) */
+} colb_install_result;
+
+COLB_API COLB_WUR colb_err colb_store_install(const char *store_dir, const char *bundle_path,
+					      const colb_opts *o, unsigned flags,
+					      colb_install_result *res, char *errbuf, size_t errlen);
+
+/* ---------------------------------------------------------------------------
  * Intel SGX/TDX collateral (src/intel).
  *
  * Every item is verified before a byte of it is returned, once per open
