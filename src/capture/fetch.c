@@ -34,6 +34,7 @@ typedef struct req {
 	colb_buf hdrs;
 	char curl_err[CURL_ERROR_SIZE];
 	char why[512];
+	char note[256];       /* the caller's reason for CAP_RETRY */
 	long status;
 } req;
 
@@ -56,7 +57,15 @@ struct cap_fetch {
 	int nlanes;
 	cap_fetch_stats st;
 	uint64_t rng;
+	cap_retry_fn on_retry;
+	void *on_retry_arg;
 };
+
+void cap_fetch_on_retry(cap_fetch *f, cap_retry_fn fn, void *hook_arg)
+{
+	f->on_retry = fn;
+	f->on_retry_arg = hook_arg;
+}
 
 uint64_t cap_now_ms(void)
 {
@@ -340,7 +349,7 @@ static long retry_after(const char *headers)
 	return -1;
 }
 
-static void header_value(const char *headers, const char *name, char *out, size_t outlen)
+void cap_header_value(const char *headers, const char *name, char *out, size_t outlen)
 {
 	size_t nl = strlen(name);
 	out[0] = 0;
@@ -386,6 +395,8 @@ static void retry_later(cap_fetch *f, req *r, uint64_t delay_ms)
 	r->next = l->delayed;
 	l->delayed = r;
 	f->st.retries++;
+	if (f->on_retry)
+		f->on_retry(r->arg, r->why, (unsigned)delay_ms, f->on_retry_arg);
 }
 
 static uint64_t backoff(cap_fetch *f, unsigned attempts)
@@ -406,7 +417,7 @@ static cap_verdict deliver(cap_fetch *f, req *r, bool final)
 {
 	cap_reply rep;
 	char rid[128];
-	header_value((const char *)r->hdrs.data, "Request-ID", rid, sizeof rid);
+	cap_header_value((const char *)r->hdrs.data, "Request-ID", rid, sizeof rid);
 	rep.status = r->status;
 	rep.body = r->body.data ? r->body.data : (const uint8_t *)"";
 	rep.len = r->body.len;
@@ -415,6 +426,9 @@ static cap_verdict deliver(cap_fetch *f, req *r, bool final)
 	rep.attempts = r->attempts;
 	rep.error = r->why;
 	rep.final = final;
+	r->note[0] = 0;
+	rep.note = r->note;
+	rep.note_len = sizeof r->note;
 	cap_verdict v = r->done(f, &rep, r->arg);
 	if (final || v == CAP_ACCEPT) {
 		f->st.done++;
@@ -487,7 +501,7 @@ static void completed(cap_fetch *f, req *r, CURLcode rc)
 	/* A definitive answer: the caller judges it, and may ask for another
 	 * try when the body is unusable (cut short, unparsable). */
 	if (deliver(f, r, !can_retry) == CAP_RETRY) {
-		snprintf(r->why, sizeof r->why, "unusable answer");
+		snprintf(r->why, sizeof r->why, "unusable answer: %s", r->note[0] ? r->note : "refused");
 		retry_later(f, r, backoff(f, r->attempts));
 	}
 }

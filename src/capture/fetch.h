@@ -38,6 +38,8 @@ typedef struct cap_reply {
 	unsigned attempts;
 	const char *error;       /* why the request failed, "" on a usable answer */
 	bool final;              /* no retry left: this verdict ends the request */
+	char *note;              /* the callback may say here why it wants a retry */
+	size_t note_len;
 } cap_reply;
 
 /* What the caller makes of an answer. */
@@ -67,6 +69,11 @@ void cap_fetch_free(cap_fetch *f);
 int cap_fetch_lane(cap_fetch *f, const char *name, unsigned max_conns, unsigned interval_ms,
 		   const char *extra_header);
 
+/* Called when a request is put back for another try: its arg, why, and
+ * the delay before the next attempt. For logs. */
+typedef void (*cap_retry_fn)(void *req_arg, const char *why, unsigned delay_ms, void *hook_arg);
+void cap_fetch_on_retry(cap_fetch *f, cap_retry_fn fn, void *hook_arg);
+
 /* Queues a GET. url is copied. */
 colb_err cap_fetch_get(cap_fetch *f, int lane, const char *url, cap_done_fn done, void *arg);
 
@@ -79,6 +86,10 @@ typedef struct cap_fetch_stats {
 	uint64_t queued, running, done, retries, rate_limited, bytes;
 } cap_fetch_stats;
 void cap_fetch_stats_get(const cap_fetch *f, cap_fetch_stats *out);
+
+/* The value of header `name` (case-insensitive) in LF-separated header
+ * lines, "" when absent. */
+void cap_header_value(const char *headers, const char *name, char *out, size_t outlen);
 
 /* Milliseconds on a monotonic clock. */
 uint64_t cap_now_ms(void);

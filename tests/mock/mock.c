@@ -189,7 +189,8 @@ static void load_platforms(void)
 	char *csv = (char *)load("intel-pckid.csv", &len);
 	if (!csv)
 		return;
-	for (char *line = strtok(csv, "\r\n"); line; line = strtok(NULL, "\r\n")) {
+	char *save = NULL;
+	for (char *line = strtok_r(csv, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
 		char *f[5] = { 0 };
 		size_t n = 0;
 		for (char *p = line; n < 5 && p; n++) {
@@ -266,7 +267,8 @@ static bool ans_file(answer *a, const char *rel, const char *ctype)
 	snprintf(hrel, sizeof hrel, "%s.hdr", rel);
 	char *h = (char *)load(hrel, &len);
 	if (h) {
-		for (char *line = strtok(h, "\r\n"); line; line = strtok(NULL, "\r\n")) {
+		char *save = NULL; /* strtok_r: every connection has its own thread */
+		for (char *line = strtok_r(h, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
 			char *c = strchr(line, ':');
 			if (!c)
 				continue;
