@@ -206,6 +206,11 @@ struct colb_bundle {
 	char signers[COLB_MAX_SIGS][2 * COLB_KEYID_BYTES + 1];
 	colb_entry *entries;
 	uint8_t *arena;
+	colb_files_cache cache;     /* the store's payload cache when opened from it */
+	colb_trust *anchor;         /* owned; the store's keyset when opts has no keys */
+	uint64_t anchor_version, keyset_floor;
+	colb_trust *keyset;         /* owned; what the signatures verified under */
+	uint64_t keyset_version;
 	size_t *slots;              /* open-addressing hash table of file indexes + 1 */
 	size_t nslots;
 	pthread_mutex_t lock;

@@ -65,4 +65,25 @@ bool colb_kind_check(const char *kind, const json_t *meta, char *why, size_t why
  * relative, no empty, `.` or `..` component, at most 255 bytes). */
 bool colb_path_ok(const char *path);
 
+/* ---- the site store's payload cache (src/site, format-spec/site-store.md) -- */
+
+/* The bytes of every listed file of a bundle, concatenated in manifest order,
+ * as `install` wrote them from a verified bundle. */
+typedef struct colb_files_cache {
+	const uint8_t *data;
+	size_t len;
+	char digest[65];              /* the bundle file's SHA-256, recorded at install */
+	void (*release)(void *ctx);   /* called once when the bundle no longer needs data */
+	void *ctx;
+} colb_files_cache;
+
+/* Opens a bundle from its envelope bytes as colb_bundle_open_memory does,
+ * except that the payload is neither hashed nor inflated: the files are
+ * served from cache->data, each one's SHA-256 checked against the signed
+ * manifest before its bytes are first returned. The bundle takes the cache
+ * over whatever the outcome (release is called at close or on failure);
+ * the envelope bytes are not needed after the call. */
+colb_err colb_bundle_open_cached(colb_bundle *b, const uint8_t *data, size_t len,
+				 const colb_files_cache *cache);
+
 #endif /* COLB_BUNDLE_INTERNAL_H */

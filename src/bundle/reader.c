@@ -23,6 +23,7 @@
 #include <openssl/sha.h>
 
 #include "bundle/bundle_priv.h"
+#include "bundle/rotation.h"
 #include "bundle/state.h"
 
 /* ---- options ---------------------------------------------------------------- */
@@ -125,6 +126,12 @@ static void close_bundle(colb_bundle *b)
 	free(b->entries);
 	free(b->arena);
 	free(b->slots);
+	if (b->cache.release)
+		b->cache.release(b->cache.ctx);
+	memset(&b->cache, 0, sizeof b->cache);
+	colb_trust_free(b->keyset);
+	b->keyset = NULL;
+	b->keyset_version = 0;
 	b->manifest_bytes = NULL;
 	b->manifest_len = 0;
 	b->entries = NULL;
@@ -141,6 +148,7 @@ void colb_bundle_free(colb_bundle *b)
 	if (!b)
 		return;
 	close_bundle(b);
+	colb_trust_free(b->anchor);
 	pthread_mutex_destroy(&b->lock);
 	free(b->opts.state_path);
 	free(b);
@@ -164,7 +172,8 @@ colb_err colb_bundle_fail(colb_bundle *b, colb_err err, const char *fmt, ...)
 
 static colb_err check_signatures(colb_bundle *b, const colb_envelope *env)
 {
-	const colb_trust *t = b->opts.trust;
+	/* the keyset reached through the rotation chain (rotation.c) */
+	const colb_trust *t = b->keyset;
 	if (!t || t->nkeys == 0)
 		return colb_bundle_fail(b, COLB_ERR_UNTRUSTED_KEY,
 					"signatures: no trusted publisher key is configured");
@@ -442,8 +451,28 @@ static colb_err check_time_and_state(colb_bundle *b)
 	return COLB_OK;
 }
 
+/* The files of a bundle opened from the store's payload cache point into
+ * it; their digests are checked at first read like any other's. */
+static colb_err attach_cache(colb_bundle *b)
+{
+	uint64_t off = 0;
+	b->entries = calloc(b->m.nfiles ? b->m.nfiles : 1, sizeof *b->entries);
+	if (!b->entries)
+		return colb_bundle_fail(b, COLB_ERR_NOMEM, "payload cache: out of memory");
+	for (size_t i = 0; i < b->m.nfiles; i++) {
+		b->entries[i].data = (uint8_t *)b->cache.data + off;
+		off += b->m.files[i].size;
+	}
+	if (off != b->cache.len)
+		return colb_bundle_fail(b, COLB_ERR_SIZE_MISMATCH,
+					"payload cache: %zu bytes, the manifest's files total %llu",
+					b->cache.len, (unsigned long long)off);
+	return COLB_OK;
+}
+
 static colb_err open_bytes(colb_bundle *b, const uint8_t *data, size_t len)
 {
+	bool cached = b->cache.data != NULL;
 	colb_envelope env;
 	char why[512];
 	colb_err rc;
@@ -452,6 +481,8 @@ static colb_err open_bytes(colb_bundle *b, const uint8_t *data, size_t len)
 	b->at = b->opts.at ? b->opts.at : time(NULL);
 	if ((rc = colb_envelope_decode(data, len, &env, why, sizeof why)))
 		return colb_bundle_fail(b, rc, "%s", why);
+	if ((rc = colb_bundle_resolve_keyset(b, NULL, 0)))
+		return rc;
 	if ((rc = check_signatures(b, &env)))
 		return rc;
 	if ((rc = colb_manifest_parse(env.manifest, env.manifest_len, env.minor, b->opts.max_entries,
@@ -463,7 +494,10 @@ static colb_err open_bytes(colb_bundle *b, const uint8_t *data, size_t len)
 	memcpy(b->manifest_bytes, env.manifest, env.manifest_len);
 	b->manifest_bytes[env.manifest_len] = 0;
 	b->manifest_len = env.manifest_len;
-	colb_sha256_hex(data, len, b->digest);
+	if (cached)
+		memcpy(b->digest, b->cache.digest, sizeof b->digest);
+	else
+		colb_sha256_hex(data, len, b->digest);
 	if ((rc = check_time_and_state(b)))
 		return rc;
 
@@ -473,8 +507,9 @@ static colb_err open_bytes(colb_bundle *b, const uint8_t *data, size_t len)
 					(unsigned long long)env.payload_len,
 					(unsigned long long)b->m.payload_size);
 	uint8_t d[32];
-	colb_sha256(env.payload, env.payload_len, d);
-	if (memcmp(d, b->m.payload_sha256, 32) != 0)
+	if (!cached)
+		colb_sha256(env.payload, env.payload_len, d);
+	if (!cached && memcmp(d, b->m.payload_sha256, 32) != 0)
 		return colb_bundle_fail(b, COLB_ERR_DIGEST_MISMATCH,
 					"payload: SHA-256 differs from the manifest's");
 	uint64_t total = 0;
@@ -493,18 +528,23 @@ static colb_err open_bytes(colb_bundle *b, const uint8_t *data, size_t len)
 					(unsigned long long)total, (unsigned long long)b->opts.max_total);
 	if ((rc = build_index(b)))
 		return rc;
+	if (cached)
+		return attach_cache(b);
 	b->open = true; /* for the index lookups while reading; reset on failure */
 	rc = read_payload(b, env.payload, env.payload_len);
 	b->open = false;
 	return rc;
 }
 
-colb_err colb_bundle_open_memory(colb_bundle *b, const uint8_t *data, size_t len)
+static colb_err open_with(colb_bundle *b, const uint8_t *data, size_t len,
+			  const colb_files_cache *cache)
 {
-	if (!b || (!data && len))
-		return COLB_ERR_INVALID_ARG;
 	close_bundle(b);
 	b->error[0] = 0;
+	if (cache) {
+		b->cache = *cache;
+		b->cache.digest[64] = 0;
+	}
 	colb_err rc = open_bytes(b, data, len);
 	if (rc) {
 		char keep[sizeof b->error];
@@ -515,6 +555,24 @@ colb_err colb_bundle_open_memory(colb_bundle *b, const uint8_t *data, size_t len
 	}
 	b->open = true;
 	return COLB_OK;
+}
+
+colb_err colb_bundle_open_memory(colb_bundle *b, const uint8_t *data, size_t len)
+{
+	if (!b || (!data && len))
+		return COLB_ERR_INVALID_ARG;
+	return open_with(b, data, len, NULL);
+}
+
+colb_err colb_bundle_open_cached(colb_bundle *b, const uint8_t *data, size_t len,
+				 const colb_files_cache *cache)
+{
+	if (!b || !cache || !cache->data) {
+		if (cache && cache->release)
+			cache->release(cache->ctx);
+		return COLB_ERR_INVALID_ARG;
+	}
+	return open_with(b, data, len, cache);
 }
 
 colb_err colb_bundle_open_file(colb_bundle *b, const char *path)

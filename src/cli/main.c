@@ -16,6 +16,8 @@ extern const cli_command cmd_inspect;
 extern const cli_command cmd_ls;
 extern const cli_command cmd_cat;
 extern const cli_command cmd_extract;
+extern const cli_command cmd_install;
+extern const cli_command cmd_status;
 
 /* The commands, in the order `colbundle --help` lists them. */
 static const cli_command *const commands[] = {
@@ -27,6 +29,8 @@ static const cli_command *const commands[] = {
 	&cmd_ls,
 	&cmd_cat,
 	&cmd_extract,
+	&cmd_install,
+	&cmd_status,
 	&cmd_version,
 };
 

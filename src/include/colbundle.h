@@ -95,7 +95,9 @@ typedef enum colb_err {
 	/* site */
 	COLB_ERR_CONFIG = 70,          /* a configuration file is missing or malformed */
 	COLB_ERR_LOCKED = 71,          /* another install holds the store lock */
-	COLB_ERR_STORE = 72            /* the store directory is unusable */
+	COLB_ERR_STORE = 72,           /* the store directory is unusable */
+	COLB_ERR_ROTATION = 73         /* a key-rotation statement is malformed or not signed
+	                                  by the previous keyset's threshold */
 } colb_err;
 
 /* A short, static, English description of an error code. Never NULL. */
@@ -256,6 +258,27 @@ COLB_API COLB_WUR colb_err colb_writer_finish(colb_writer *w, const colb_seckey 
 /* Adds one more signature to an existing bundle without changing anything else. */
 COLB_API COLB_WUR colb_err colb_sign_file(const char *path, const colb_seckey *key,
 					  char *errbuf, size_t errlen);
+
+/* ---------------------------------------------------------------------------
+ * Key rotation (format-spec/colbundle-v1.md, "Key rotation"). The publisher's
+ * first keyset (keys + threshold) is version 1; a rotation statement names
+ * keyset N+1 and is signed by keyset N's threshold. A bundle carries the
+ * chain of statements; readers walk it from the keys they trust and verify
+ * the bundle's signatures under the last keyset reached.
+ */
+
+/* Makes a statement naming new_keys (its keys and threshold) as keyset
+ * `version`, signed by each of old_keys. *out (colb_free) is the binary
+ * statement. */
+COLB_API COLB_WUR colb_err colb_rotation_create(const colb_trust *new_keys, uint64_t version,
+						const colb_seckey *const *old_keys, size_t nold,
+						uint8_t **out, size_t *len, char *errbuf, size_t errlen);
+/* Length-checks a statement and tells what it says (any pointer may be NULL). */
+COLB_API COLB_WUR colb_err colb_rotation_describe(const uint8_t *stmt, size_t len, uint64_t *version,
+						  unsigned *threshold, size_t *nkeys, size_t *nsigs,
+						  char *errbuf, size_t errlen);
+/* The version of the keyset an open bundle's signatures verified under. */
+COLB_API uint64_t colb_bundle_keyset_version(const colb_bundle *b);
 
 /* ---------------------------------------------------------------------------
  * The site store (format-spec/site-store.md): the directory `colbundle

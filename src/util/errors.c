@@ -52,6 +52,7 @@ const char *colb_strerror(colb_err err)
 	case COLB_ERR_CONFIG: return "configuration error";
 	case COLB_ERR_LOCKED: return "store is locked by another install";
 	case COLB_ERR_STORE: return "store unusable";
+	case COLB_ERR_ROTATION: return "key rotation refused";
 	}
 	return "unknown error";
 }
