@@ -67,6 +67,7 @@ static bool m_hwid(const json_t *v) { return hex_str(v, 16, false) || hex_str(v,
 static bool m_tcb(const json_t *v) { return hex_str(v, 16, false); }
 static bool m_encoding(const json_t *v) { return str_in(v, (const char *const[]){"der", "pem", "json", NULL}); }
 static bool m_chain(const json_t *v) { return json_is_string(v) && colb_path_ok(json_string_value(v)); }
+static bool m_sha256(const json_t *v) { return hex_str(v, 64, false); }
 
 typedef struct meta_key {
 	const char *name;
@@ -88,6 +89,7 @@ static const meta_key meta_keys[] = {
 	{"csp", "a name of [A-Za-z0-9._-]", name_str},
 	{"encoding", "der|pem|json", m_encoding},
 	{"chain", "a payload path", m_chain},
+	{"enc_ppid_sha256", "64 lower-case hex digits", m_sha256},
 	{"name", "a name of [A-Za-z0-9._-]", name_str},
 };
 
@@ -108,7 +110,7 @@ typedef struct kind_row {
 } kind_row;
 
 static const kind_row kinds[] = {
-	{"pckcerts", "tee qe_id pce_id fmspc ca encoding chain", "qe_id pce_id"},
+	{"pckcerts", "tee qe_id pce_id fmspc ca encoding chain enc_ppid_sha256", "qe_id pce_id"},
 	{"tcbinfo", "tee fmspc eval encoding chain", "tee fmspc eval"},
 	{"identity", "tee identity eval encoding chain", "tee identity eval"},
 	{"tcbevalnums", "tee encoding chain", "tee"},

@@ -16,11 +16,71 @@
 typedef struct create_inputs {
 	const char *dirs[CLI_MAX_LIST];  /* --dir: collateral already in the entry naming */
 	size_t ndirs;
+	/* Intel: raw PCS answers, PCCS admin-tool imports, PCK Cert ID CSVs */
+	const char *intel_dirs[CLI_MAX_LIST], *pccs[CLI_MAX_LIST], *pckid[CLI_MAX_LIST];
+	size_t nintel_dirs, npccs, npckid;
+	const char *intel_roots[CLI_MAX_LIST];
+	size_t nintel_roots;
+	const char *baseline, *min_eval;
+	time_t at;                       /* validation time: the creation time */
 } create_inputs;
 
 static bool has_inputs(const create_inputs *in)
 {
-	return in->ndirs > 0;
+	return in->ndirs > 0 || in->nintel_dirs > 0 || in->npccs > 0;
+}
+
+/* Validates the Intel inputs and adds them; prints the item and reason on failure. */
+static int add_intel_inputs(const create_inputs *in, colb_writer *w)
+{
+	if (!in->nintel_dirs && !in->npccs)
+		return EXIT_OK;
+	colb_trust *t = colb_trust_new();
+	colb_intel_input *ii = t ? colb_intel_input_new(t, in->at) : NULL;
+	colb_err rc = ii ? COLB_OK : COLB_ERR_NOMEM;
+	int ex = EXIT_OK;
+	for (size_t i = 0; !rc && i < in->nintel_roots; i++) {
+		uint8_t *der = NULL;
+		size_t len = 0;
+		char why[256];
+		rc = colb_read_file(in->intel_roots[i], 1 << 20, &der, &len, why, sizeof why);
+		if (rc)
+			cli_err("create", "--intel-root %s: %s", in->intel_roots[i], why);
+		else if ((rc = colb_trust_add_intel_root(t, der, len)))
+			cli_err("create", "--intel-root %s: not a DER certificate", in->intel_roots[i]);
+		free(der);
+		if (rc)
+			ex = cli_exit_for(rc);
+	}
+	if (!rc && in->baseline && (rc = colb_intel_input_set_baseline(ii, in->baseline))) {
+		cli_err("create", "%s", colb_intel_input_error(ii));
+		ex = EXIT_USAGE;
+	}
+	if (!rc && in->min_eval) {
+		uint64_t m;
+		if (!colb_parse_u64(in->min_eval, &m) || m > UINT32_MAX) {
+			cli_err("create", "--min-eval: '%s' is not a number", in->min_eval);
+			rc = COLB_ERR_INVALID_ARG;
+			ex = EXIT_USAGE;
+		} else {
+			colb_intel_input_set_min_eval(ii, (uint32_t)m);
+		}
+	}
+	for (size_t i = 0; !rc && i < in->npckid; i++)
+		rc = colb_intel_input_add_pckid_csv(ii, in->pckid[i]);
+	for (size_t i = 0; !rc && i < in->nintel_dirs; i++)
+		rc = colb_intel_input_add_dir(ii, in->intel_dirs[i]);
+	for (size_t i = 0; !rc && i < in->npccs; i++)
+		rc = colb_intel_input_import_pccs(ii, in->pccs[i]);
+	if (!rc)
+		rc = colb_intel_input_write(ii, w);
+	if (rc && !ex) {
+		cli_err("create", "Intel collateral refused: %s", colb_intel_input_error(ii));
+		ex = cli_exit_for(rc);
+	}
+	colb_intel_input_free(ii);
+	colb_trust_free(t);
+	return ex;
 }
 
 /* Adds every input to the writer; prints the reason and returns the exit
@@ -35,6 +95,18 @@ static int add_inputs(const create_inputs *in, colb_writer *w)
 		}
 	}
 	return EXIT_OK;
+}
+
+static int push_input(const char **list, size_t *n, const char *v, const char *opt)
+{
+	if (!v)
+		return -1;
+	if (*n >= CLI_MAX_LIST) {
+		cli_err("create", "too many %s options", opt);
+		return -1;
+	}
+	list[(*n)++] = v;
+	return 0;
 }
 
 static bool parse_days(const char *s, time_t *out)
@@ -61,6 +133,24 @@ static int run(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			in.dirs[in.ndirs++] = v;
+		} else if (cli_opt("create", argc, argv, &i, "--intel-dir", &v)) {
+			if (push_input(in.intel_dirs, &in.nintel_dirs, v, "--intel-dir"))
+				return EXIT_USAGE;
+		} else if (cli_opt("create", argc, argv, &i, "--import-pccs", &v)) {
+			if (push_input(in.pccs, &in.npccs, v, "--import-pccs"))
+				return EXIT_USAGE;
+		} else if (cli_opt("create", argc, argv, &i, "--pckid-csv", &v)) {
+			if (push_input(in.pckid, &in.npckid, v, "--pckid-csv"))
+				return EXIT_USAGE;
+		} else if (cli_opt("create", argc, argv, &i, "--intel-root", &v)) {
+			if (push_input(in.intel_roots, &in.nintel_roots, v, "--intel-root"))
+				return EXIT_USAGE;
+		} else if (cli_opt("create", argc, argv, &i, "--baseline", &v)) {
+			if (!(in.baseline = v))
+				return EXIT_USAGE;
+		} else if (cli_opt("create", argc, argv, &i, "--min-eval", &v)) {
+			if (!(in.min_eval = v))
+				return EXIT_USAGE;
 		}
 		/* ---- end of INPUT OPTIONS ------------------------------------------ */
 		else if (cli_opt("create", argc, argv, &i, "--out", &v)) {
@@ -97,7 +187,7 @@ static int run(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (!has_inputs(&in)) {
-		cli_err("create", "no input: give --dir DIR (see --help)");
+		cli_err("create", "no input: give --dir DIR, --intel-dir DIR or --import-pccs FILE (see --help)");
 		return EXIT_USAGE;
 	}
 	if (expires_s && valid_s) {
@@ -150,7 +240,8 @@ static int run(int argc, char **argv)
 		ex = EXIT_USAGE;
 		goto out;
 	}
-	if ((ex = add_inputs(&in, w)))
+	in.at = created;
+	if ((ex = add_inputs(&in, w)) || (ex = add_intel_inputs(&in, w)))
 		goto out;
 	if ((rc = colb_writer_finish(w, k, out))) {
 		cli_err("create", "%s: %s", out, colb_writer_error(w));
@@ -175,7 +266,17 @@ const cli_command cmd_create = {
 		 "Inputs:\n"
 		 "  --dir DIR            files already laid out in the bundle's entry naming\n"
 		 "                       (format-spec/colbundle-v1.md); kind and metadata are\n"
-		 "                       taken from each path; repeatable\n\n"
+		 "                       taken from each path; repeatable\n"
+		 "  --intel-dir DIR      raw Intel PCS v4 answers in the layout of\n"
+		 "                       format-spec/raw-layouts.md; every item is validated\n"
+		 "  --import-pccs FILE   Intel's admin-tool platform_collaterals.json\n"
+		 "  --pckid-csv CSV      PCK Cert ID Retrieval Tool CSV: lets the bundle find\n"
+		 "                       platforms by encrypted PPID\n"
+		 "  --baseline B         the Intel TCB baseline served by default: standard\n"
+		 "                       (default), early, or an evaluation number\n"
+		 "  --min-eval N         refuse Intel collateral below evaluation number N\n"
+		 "  --intel-root DER     accept an extra Intel root CA (test PKIs only)\n"
+		 "  Intel items are validated at the creation time (--created).\n\n"
 		 "Options:\n"
 		 "  --version N          the bundle version (uint64; default: the creation time\n"
 		 "                       in seconds). Sites refuse versions lower than installed.\n"

@@ -53,15 +53,20 @@ static int merge_fleet(const pki_ctx *ctx)
 		FILE *f = fopen(path, "rb");
 		if (!f)
 			continue;
-		char buf[1 << 16];
-		size_t len = fread(buf, 1, sizeof buf, f);
-		int complete = feof(f);
+		/* A 10,000-chip fragment is megabytes: read it whole. */
+		char *buf = NULL;
+		long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+		size_t len = 0;
+		if (size >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)size + 1)))
+			len = fread(buf, 1, (size_t)size, f);
 		fclose(f);
-		if (!complete)
-			return fclose(m), free(out), -1;
+		if (!buf || len != (size_t)size)
+			return free(buf), fclose(m), free(out), -1;
 		while (len && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
 			len--;
-		fprintf(m, "%s\n  \"%s\": %.*s", n++ ? "," : "", vendors[v], (int)len, buf);
+		fprintf(m, "%s\n  \"%s\": ", n++ ? "," : "", vendors[v]);
+		fwrite(buf, 1, len, m);
+		free(buf);
 		unlink(path);
 	}
 	fputs("\n}\n", m);
