@@ -18,7 +18,6 @@ extern const cli_command cmd_cat;
 extern const cli_command cmd_extract;
 extern const cli_command cmd_install;
 extern const cli_command cmd_status;
-extern const cli_command cmd_rotate;
 
 /* The commands, in the order `colbundle --help` lists them. */
 static const cli_command *const commands[] = {
@@ -32,7 +31,6 @@ static const cli_command *const commands[] = {
 	&cmd_extract,
 	&cmd_install,
 	&cmd_status,
-	&cmd_rotate,
 	&cmd_version,
 };
 

@@ -47,6 +47,13 @@ typedef struct qpl_fileid {
 	struct timespec ctime;
 } qpl_fileid;
 
+/* Which installed bundle a source is: the file's identity for a `bundle`,
+ * the store's generation name for a `store`. */
+typedef struct qpl_ident {
+	qpl_fileid file;
+	char gen[COLB_STORE_GEN_MAX];
+} qpl_ident;
+
 /* One opened, verified bundle with everything it borrows. Reference-counted:
  * the current source holds one reference, every call in flight one more; the
  * last release frees it, so a swap never pulls a bundle from under a call. */
@@ -55,8 +62,9 @@ typedef struct qpl_source {
 	colb_bundle *b;
 	colb_opts *opts;
 	colb_trust *trust;
-	char *path;            /* the bundle file watched for a new install */
-	qpl_fileid id;         /* of the bytes that were verified */
+	char *path;            /* the bundle file or store watched for a new install */
+	bool store;            /* path is a site store (format-spec/site-store.md) */
+	qpl_ident id;          /* of the bundle that was verified */
 	uint64_t version;
 } qpl_source;
 

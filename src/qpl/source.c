@@ -42,7 +42,7 @@ static qpl_source *current;
 static struct {
 	bool set;
 	char path[PATH_MAX];
-	qpl_fileid id;
+	qpl_ident id;
 	qpl_fileid conf_id;
 	quote3_error_t code;
 	char msg[1024];
@@ -138,6 +138,24 @@ static bool fileid_eq(const qpl_fileid *a, const qpl_fileid *b)
 	       a->ctime.tv_nsec == b->ctime.tv_nsec;
 }
 
+static bool ident_eq(const qpl_ident *a, const qpl_ident *b)
+{
+	return fileid_eq(&a->file, &b->file) && !strcmp(a->gen, b->gen);
+}
+
+/* What is installed at path now: false when nothing can be seen there. */
+static bool ident_now(const char *path, bool store, qpl_ident *id)
+{
+	memset(id, 0, sizeof *id);
+	if (store)
+		return colb_store_generation(path, id->gen, sizeof id->gen) == COLB_OK;
+	struct stat sb;
+	if (stat(path, &sb) != 0)
+		return false;
+	fileid_of(&sb, &id->file);
+	return true;
+}
+
 static void source_free(qpl_source *s)
 {
 	if (!s)
@@ -188,11 +206,11 @@ void qpl_drop(void)
 	qpl_release(old);
 }
 
-static bool is_refused(const char *path, const qpl_fileid *id, const qpl_fileid *conf_id, quote3_error_t *code,
+static bool is_refused(const char *path, const qpl_ident *id, const qpl_fileid *conf_id, quote3_error_t *code,
 		       char *msg, size_t msglen)
 {
 	pthread_mutex_lock(&cur_lock);
-	bool r = refused.set && !strcmp(refused.path, path) && fileid_eq(&refused.id, id) &&
+	bool r = refused.set && !strcmp(refused.path, path) && ident_eq(&refused.id, id) &&
 		 (!conf_id || fileid_eq(&refused.conf_id, conf_id));
 	if (r && code)
 		*code = refused.code;
@@ -202,7 +220,7 @@ static bool is_refused(const char *path, const qpl_fileid *id, const qpl_fileid 
 	return r;
 }
 
-static void remember_refusal(const char *path, const qpl_fileid *id, const qpl_fileid *conf_id, quote3_error_t code,
+static void remember_refusal(const char *path, const qpl_ident *id, const qpl_fileid *conf_id, quote3_error_t code,
 			     const char *msg)
 {
 	pthread_mutex_lock(&cur_lock);
@@ -222,6 +240,7 @@ typedef struct settings {
 	const char *conf_path;
 	qpl_fileid conf_id;       /* zero when there is no configuration file */
 	const char *bundle;       /* COLBUNDLE_BUNDLE or the configuration's */
+	bool store;               /* bundle names a site store */
 	const char *trust_env;    /* COLBUNDLE_TRUST: colon-separated .pub paths */
 } settings;
 
@@ -261,6 +280,9 @@ static quote3_error_t read_settings(settings *st, char *why, size_t whylen)
 		snprintf(why, whylen, "%s: no 'bundle' or 'store' key, and COLBUNDLE_BUNDLE is not set", st->conf_path);
 		return SGX_QL_CONFIG_INVALID_JSON;
 	}
+	/* A store is a directory, whichever key or variable names it. */
+	st->store = (st->bundle == st->conf.store && !st->conf.bundle) ||
+		    (stat(st->bundle, &sb) == 0 && S_ISDIR(sb.st_mode));
 	return SGX_QL_SUCCESS;
 }
 
@@ -292,7 +314,8 @@ static quote3_error_t make_trust(const settings *st, colb_trust **out, char *why
 		for (size_t i = 0; i < st->conf.ntrust && !rc; i++, nkeys++)
 			rc = add_key(t, st->conf.trust[i], st->conf_path, why, whylen);
 	}
-	if (!rc && nkeys == 0) {
+	/* A store brings the keyset its install verified; a bare file does not. */
+	if (!rc && nkeys == 0 && !st->store) {
 		snprintf(why, whylen, "%s: no trusted publisher key ('trust' key or COLBUNDLE_TRUST)", st->conf_path);
 		rc = SGX_QL_CONFIG_INVALID_JSON;
 	}
@@ -342,7 +365,7 @@ static quote3_error_t make_opts(const settings *st, const colb_trust *t, colb_op
 /* Opens the bundle file: the identity recorded is that of the descriptor
  * read, so it names the bytes verified even if an install renames a new
  * file in meanwhile. */
-static quote3_error_t open_bundle(const char *path, int *fdp, qpl_fileid *id, char *why, size_t whylen)
+static quote3_error_t open_bundle(const char *path, int *fdp, qpl_ident *id, char *why, size_t whylen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -369,7 +392,8 @@ static quote3_error_t open_bundle(const char *path, int *fdp, qpl_fileid *id, ch
 		close(fd);
 		return rc;
 	}
-	fileid_of(&sb, id);
+	memset(id, 0, sizeof *id);
+	fileid_of(&sb, &id->file);
 	*fdp = fd;
 	return SGX_QL_SUCCESS;
 }
@@ -417,24 +441,40 @@ static quote3_error_t open_source(qpl_source **out, char *why, size_t whylen)
 	/* The configuration is judged whole before any bundle is. */
 	if ((rc = make_trust(&st, &s->trust, why, whylen)) || (rc = make_opts(&st, s->trust, &s->opts, why, whylen)))
 		goto done;
-	if ((rc = open_bundle(s->path, &fd, &s->id, why, whylen)))
-		goto done;
-	/* A file already refused under this configuration is not read again. */
-	if (is_refused(s->path, &s->id, &st.conf_id, &rc, why, whylen))
-		goto done;
-	len = (size_t)s->id.size;
-	if ((rc = read_bundle(fd, s->path, len, &data, why, whylen)))
-		goto done;
 	if (!(s->b = colb_bundle_new(s->opts))) {
 		rc = SGX_QL_ERROR_OUT_OF_MEMORY;
 		goto done;
 	}
-	colb_err e = colb_bundle_open_memory(s->b, data, len);
+	colb_err e;
+	s->store = st.store;
+	if (st.store) {
+		/* The generation is read first: if an install switches it while the
+		 * store is opened, the next call notices and opens again. */
+		if (!ident_now(s->path, true, &s->id)) {
+			snprintf(why, whylen, "store %s: no bundle is installed, or the store is unreadable", s->path);
+			rc = SGX_QL_SERVICE_UNAVAILABLE;
+			goto done;
+		}
+		if (is_refused(s->path, &s->id, &st.conf_id, &rc, why, whylen))
+			goto done;
+		e = colb_bundle_open_store(s->b, s->path);
+	} else {
+		if ((rc = open_bundle(s->path, &fd, &s->id, why, whylen)))
+			goto done;
+		/* A file already refused under this configuration is not read again. */
+		if (is_refused(s->path, &s->id, &st.conf_id, &rc, why, whylen))
+			goto done;
+		len = (size_t)s->id.file.size;
+		if ((rc = read_bundle(fd, s->path, len, &data, why, whylen)))
+			goto done;
+		e = colb_bundle_open_memory(s->b, data, len);
+	}
 	if (!e && st.conf.baseline)
 		e = colb_intel_set_baseline(s->b, st.conf.baseline);
 	if (e) {
 		rc = qpl_map_err(e, SGX_QL_SERVICE_UNAVAILABLE);
-		snprintf(why, whylen, "bundle %s refused: %s (%s)", s->path, colb_bundle_error(s->b), colb_strerror(e));
+		snprintf(why, whylen, "%s %s refused: %s (%s)", s->store ? "the bundle of store" : "bundle", s->path,
+			 colb_bundle_error(s->b), colb_strerror(e));
 		remember_refusal(s->path, &s->id, &st.conf_id, rc, why);
 		goto done;
 	}
@@ -443,9 +483,9 @@ static quote3_error_t open_source(qpl_source **out, char *why, size_t whylen)
 	if (st.conf.allow_expired == 1 && expires <= time(NULL))
 		qpl_log(SGX_QL_LOG_ERROR, "bundle %s (version %llu) is expired and served because allow_expired = yes",
 			s->path, (unsigned long long)s->version);
-	qpl_log(SGX_QL_LOG_INFO, "serving bundle %s: version %llu from %s, %zu file(s), baseline %s", s->path,
-		(unsigned long long)s->version, colb_bundle_publisher(s->b), colb_bundle_file_count(s->b),
-		st.conf.baseline ? st.conf.baseline : "of the bundle");
+	qpl_log(SGX_QL_LOG_INFO, "serving bundle %s%s%s: version %llu from %s, %zu file(s), baseline %s", s->path,
+		s->store ? " generation " : "", s->id.gen, (unsigned long long)s->version, colb_bundle_publisher(s->b),
+		colb_bundle_file_count(s->b), st.conf.baseline ? st.conf.baseline : "of the bundle");
 done:
 	if (fd >= 0)
 		close(fd);
@@ -465,13 +505,11 @@ quote3_error_t qpl_acquire(qpl_source **out)
 	qpl_source *s = take_current(), *n = NULL;
 	*out = NULL;
 	if (s) {
-		struct stat sb;
-		qpl_fileid now;
+		qpl_ident now;
 		/* Unchanged, or gone (nothing to switch to): keep the verified one. */
-		if (stat(s->path, &sb) != 0)
+		if (!ident_now(s->path, s->store, &now))
 			return *out = s, SGX_QL_SUCCESS;
-		fileid_of(&sb, &now);
-		if (fileid_eq(&now, &s->id) || is_refused(s->path, &now, NULL, NULL, NULL, 0))
+		if (ident_eq(&now, &s->id) || is_refused(s->path, &now, NULL, NULL, NULL, 0))
 			return *out = s, SGX_QL_SUCCESS;
 		/* Another thread is opening the new one: serve this one meanwhile. */
 		if (pthread_mutex_trylock(&load_lock) != 0)

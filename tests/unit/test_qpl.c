@@ -80,6 +80,8 @@ static struct {
 	char bundle_a[PATH_MAX];   /* baseline standard, version 100 */
 	char bundle_b[PATH_MAX];   /* baseline early, version 200 */
 	char conf[PATH_MAX];
+	char store[PATH_MAX];      /* a site store (format-spec/site-store.md) */
+	char store_conf[PATH_MAX];
 	void *lib;
 	char fmspc_hex[13];        /* an SGX FMSPC of the fleet */
 	uint8_t fmspc[6];
@@ -429,6 +431,22 @@ static void install_bundle(const char *from)
 	assert_int_equal(rename(tmp, fx.installed), 0);
 }
 
+/* `colbundle install B --store DIR`, through the library. */
+static void store_install(const char *bundle)
+{
+	colb_trust *t = test_root_trust();
+	char pub[PATH_MAX + 8], err[512];
+	xsnprintf(pub, sizeof pub, "%s.pub", fx.key);
+	assert_int_equal(colb_trust_add_pubkey_file(t, pub, err, sizeof err), COLB_OK);
+	colb_opts *o = colb_opts_new();
+	colb_opts_set_trust(o, t);
+	colb_install_result res;
+	if (colb_store_install(fx.store, bundle, o, COLB_INSTALL_WAIT, &res, err, sizeof err) != COLB_OK)
+		fail_msg("install %s: %s", bundle, err);
+	colb_opts_free(o);
+	colb_trust_free(t);
+}
+
 static void write_conf(const char *path, const char *extra)
 {
 	FILE *f = fopen(path, "w");
@@ -503,6 +521,8 @@ static int group_setup(void **state)
 	xsnprintf(fx.bundle_a, sizeof fx.bundle_a, "%s/a.colb", fx.work);
 	xsnprintf(fx.bundle_b, sizeof fx.bundle_b, "%s/b.colb", fx.work);
 	xsnprintf(fx.conf, sizeof fx.conf, "%s/colbundle.conf", fx.work);
+	xsnprintf(fx.store, sizeof fx.store, "%s/store", fx.work);
+	xsnprintf(fx.store_conf, sizeof fx.store_conf, "%s/store.conf", fx.work);
 	char err[256];
 	if (colb_keygen(fx.key, NULL, err, sizeof err) != COLB_OK)
 		fail_msg("keygen: %s", err);
@@ -531,6 +551,10 @@ static int group_setup(void **state)
 	make_bundle(fx.bundle_b, "early", 200, fx.key);
 	install_bundle(fx.bundle_a);
 	write_conf(fx.conf, NULL);
+	FILE *f = fopen(fx.store_conf, "w");
+	assert_non_null(f);
+	fprintf(f, "store = %s\nintel_root = %s/roots/intel-root.der\nlog_level = trace\n", fx.store, fx.pki);
+	fclose(f);
 	setenv("COLBUNDLE_CONF", fx.conf, 1);
 	unsetenv("COLBUNDLE_BUNDLE");
 	unsetenv("COLBUNDLE_TRUST");
@@ -1391,15 +1415,23 @@ static void *conc_worker(void *arg)
 	return NULL;
 }
 
-static void test_qpl_concurrent_calls_while_a_new_bundle_is_installed(void **state)
+/* 8 threads x QPL_TEST_CALLS calls; bundle B is installed when half of all
+ * calls are done, by renaming a file over the configured one, or by
+ * installing it into the configured store. */
+static void concurrent_calls_across_an_install(bool store)
 {
-	(void)state;
 	unsigned calls = 10000;
 	const char *e = getenv("QPL_TEST_CALLS");
 	if (e && atoi(e) > 0)
 		calls = (unsigned)atoi(e);
-	install_bundle(fx.bundle_a);
-	use_conf(fx.conf);
+	if (store) {
+		assert_int_equal(t_sh("rm -rf '%s'", fx.store), 0);
+		store_install(fx.bundle_a);
+		use_conf(fx.store_conf);
+	} else {
+		install_bundle(fx.bundle_a);
+		use_conf(fx.conf);
+	}
 	expect_load(&conc_a, false, fx.fmspc_hex, "processor", fx.standard);
 	expect_load(&conc_b, false, fx.fmspc_hex, "processor", fx.early);
 	/* The first open happens before the threads start, as in a warm QVL. */
@@ -1420,7 +1452,10 @@ static void test_qpl_concurrent_calls_while_a_new_bundle_is_installed(void **sta
 		struct timespec ts = {0, 200000};
 		nanosleep(&ts, NULL);
 	}
-	install_bundle(fx.bundle_b);
+	if (store)
+		store_install(fx.bundle_b);
+	else
+		install_bundle(fx.bundle_b);
 	unsigned a = 0, b = 0;
 	for (int i = 0; i < NTHREADS; i++) {
 		pthread_join(w[i].tid, NULL);
@@ -1435,7 +1470,8 @@ static void test_qpl_concurrent_calls_while_a_new_bundle_is_installed(void **sta
 		a += w[i].seen_a;
 		b += w[i].seen_b;
 	}
-	print_message("# %u calls on bundle A, %u on bundle B, %d thread(s)\n", a, b, NTHREADS);
+	print_message("# %s: %u calls on bundle A, %u on bundle B, %d threads\n", store ? "store" : "file", a, b,
+		      NTHREADS);
 	assert_true(a > 0);
 	assert_true(b > 0);
 	c = get_sgx("processor");
@@ -1445,6 +1481,56 @@ static void test_qpl_concurrent_calls_while_a_new_bundle_is_installed(void **sta
 	assert_int_equal(q.sgx_ql_set_logging_callback(intel_logger, SGX_QL_LOG_TRACE), SGX_QL_SUCCESS);
 	expect_free(&conc_a);
 	expect_free(&conc_b);
+	use_conf(fx.conf);
+}
+
+static void test_qpl_concurrent_calls_while_a_new_bundle_is_installed(void **state)
+{
+	(void)state;
+	concurrent_calls_across_an_install(false);
+}
+
+static void test_qpl_concurrent_calls_while_the_store_installs_a_new_bundle(void **state)
+{
+	(void)state;
+	concurrent_calls_across_an_install(true);
+}
+
+static void test_qpl_serves_the_site_store_and_follows_its_installs(void **state)
+{
+	(void)state;
+	assert_int_equal(t_sh("rm -rf '%s'", fx.store), 0);
+	/* No bundle installed yet. */
+	use_conf(fx.store_conf);
+	log_reset();
+	sgx_ql_qve_collateral_t *c = NULL;
+	assert_int_equal(q.sgx_ql_get_quote_verification_collateral(fx.fmspc, 6, "processor", &c),
+			 SGX_QL_SERVICE_UNAVAILABLE);
+	assert_null(c);
+	assert_logged(fx.store);
+	/* The store's keyset is the trust: the configuration names no key. */
+	store_install(fx.bundle_a);
+	expect xa, xb;
+	expect_load(&xa, false, fx.fmspc_hex, "processor", fx.standard);
+	expect_load(&xb, false, fx.fmspc_hex, "processor", fx.early);
+	c = get_sgx("processor");
+	assert_collateral(c, false, &xa);
+	assert_collateral_verifies(c);
+	q.sgx_ql_free_quote_verification_collateral(c);
+	store_install(fx.bundle_b);
+	c = get_sgx("processor");
+	assert_collateral(c, false, &xb);
+	q.sgx_ql_free_quote_verification_collateral(c);
+	/* COLBUNDLE_BUNDLE naming the store directory works the same. */
+	setenv("COLBUNDLE_BUNDLE", fx.store, 1);
+	use_conf(fx.conf);
+	c = get_sgx("processor");
+	assert_collateral(c, false, &xb);
+	q.sgx_ql_free_quote_verification_collateral(c);
+	unsetenv("COLBUNDLE_BUNDLE");
+	expect_free(&xa);
+	expect_free(&xb);
+	use_conf(fx.conf);
 }
 
 static void test_qpl_clear_cache_and_cleanup_reopen_the_bundle(void **state)
@@ -1508,6 +1594,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_qpl_untrusted_or_tampered_bundle_is_root_ca_untrusted),
 		cmocka_unit_test(test_qpl_switches_to_a_newly_installed_bundle),
 		cmocka_unit_test(test_qpl_concurrent_calls_while_a_new_bundle_is_installed),
+		cmocka_unit_test(test_qpl_serves_the_site_store_and_follows_its_installs),
+		cmocka_unit_test(test_qpl_concurrent_calls_while_the_store_installs_a_new_bundle),
 		cmocka_unit_test(test_qpl_clear_cache_and_cleanup_reopen_the_bundle),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
