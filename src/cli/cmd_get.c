@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/common.h"
+#include "cli/get_amd.h"
 #include "cli/vendor_get.h"
 
 static const struct {
@@ -14,6 +15,7 @@ static const struct {
 	int (*run)(const char *bundle, int argc, char **argv);
 } vendors[] = {
 	{"intel", cli_get_intel},
+	{"amd", cli_get_amd},
 };
 
 static int run(int argc, char **argv)
@@ -36,6 +38,7 @@ const cli_command cmd_get = {
 		 "Verifies the bundle and the item's vendor signatures, then writes the item's\n"
 		 "exact bytes to stdout (or --out FILE).\n\n"
 		 CLI_GET_INTEL_USAGE "\n"
+		 CLI_GET_AMD_USAGE "\n"
 		 CLI_TRUST_USAGE,
 	.run = run,
 };
