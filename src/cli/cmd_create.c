@@ -22,12 +22,51 @@ typedef struct create_inputs {
 	const char *intel_roots[CLI_MAX_LIST];
 	size_t nintel_roots;
 	const char *baseline, *min_eval;
+	/* AMD: raw KDS answers, trustee's offline store, snphost's cert directory, reports */
+	const char *amd_dirs[CLI_MAX_LIST], *amd_arks[CLI_MAX_LIST], *amd_reports[CLI_MAX_LIST];
+	size_t namd_dirs, namd_arks, namd_reports;
 	time_t at;                       /* validation time: the creation time */
 } create_inputs;
 
 static bool has_inputs(const create_inputs *in)
 {
-	return in->ndirs > 0 || in->nintel_dirs > 0 || in->npccs > 0;
+	return in->ndirs > 0 || in->nintel_dirs > 0 || in->npccs > 0 || in->namd_dirs > 0 || in->namd_reports > 0;
+}
+
+/* Validates the AMD inputs and adds them; prints the item and reason on failure. */
+static int add_amd_inputs(const create_inputs *in, colb_writer *w)
+{
+	if (!in->namd_dirs && !in->namd_reports)
+		return EXIT_OK;
+	colb_trust *t = colb_trust_new();
+	colb_err rc = t ? COLB_OK : COLB_ERR_NOMEM;
+	for (size_t i = 0; !rc && i < in->namd_arks; i++) {
+		uint8_t *der = NULL;
+		size_t len = 0;
+		char why[256];
+		if ((rc = colb_read_file(in->amd_arks[i], 1 << 20, &der, &len, why, sizeof why)))
+			cli_err("create", "--amd-ark %s: %s", in->amd_arks[i], why);
+		else if ((rc = colb_trust_add_amd_ark(t, der, len)))
+			cli_err("create", "--amd-ark %s: not a DER certificate", in->amd_arks[i]);
+		free(der);
+	}
+	if (rc) {
+		colb_trust_free(t);
+		return cli_exit_for(rc);
+	}
+	colb_amd_input *ai = colb_amd_input_new(t, in->at);
+	rc = ai ? COLB_OK : COLB_ERR_NOMEM;
+	for (size_t i = 0; !rc && i < in->namd_dirs; i++)
+		rc = colb_amd_input_add_dir(ai, in->amd_dirs[i]);
+	for (size_t i = 0; !rc && i < in->namd_reports; i++)
+		rc = colb_amd_input_add_report(ai, in->amd_reports[i]);
+	if (!rc)
+		rc = colb_amd_input_write(ai, w);
+	if (rc)
+		cli_err("create", "AMD collateral refused: %s", ai ? colb_amd_input_error(ai) : "out of memory");
+	colb_amd_input_free(ai);
+	colb_trust_free(t);
+	return rc ? cli_exit_for(rc) : EXIT_OK;
 }
 
 /* Validates the Intel inputs and adds them; prints the item and reason on failure. */
@@ -151,6 +190,15 @@ static int run(int argc, char **argv)
 		} else if (cli_opt("create", argc, argv, &i, "--min-eval", &v)) {
 			if (!(in.min_eval = v))
 				return EXIT_USAGE;
+		} else if (cli_opt("create", argc, argv, &i, "--amd-dir", &v)) {
+			if (push_input(in.amd_dirs, &in.namd_dirs, v, "--amd-dir"))
+				return EXIT_USAGE;
+		} else if (cli_opt("create", argc, argv, &i, "--amd-ark", &v)) {
+			if (push_input(in.amd_arks, &in.namd_arks, v, "--amd-ark"))
+				return EXIT_USAGE;
+		} else if (cli_opt("create", argc, argv, &i, "--amd-report", &v)) {
+			if (push_input(in.amd_reports, &in.namd_reports, v, "--amd-report"))
+				return EXIT_USAGE;
 		}
 		/* ---- end of INPUT OPTIONS ------------------------------------------ */
 		else if (cli_opt("create", argc, argv, &i, "--out", &v)) {
@@ -241,7 +289,7 @@ static int run(int argc, char **argv)
 		goto out;
 	}
 	in.at = created;
-	if ((ex = add_inputs(&in, w)) || (ex = add_intel_inputs(&in, w)))
+	if ((ex = add_inputs(&in, w)) || (ex = add_intel_inputs(&in, w)) || (ex = add_amd_inputs(&in, w)))
 		goto out;
 	if ((rc = colb_writer_finish(w, k, out))) {
 		cli_err("create", "%s: %s", out, colb_writer_error(w));
@@ -276,7 +324,14 @@ const cli_command cmd_create = {
 		 "                       (default), early, or an evaluation number\n"
 		 "  --min-eval N         refuse Intel collateral below evaluation number N\n"
 		 "  --intel-root DER     accept an extra Intel root CA (test PKIs only)\n"
-		 "  Intel items are validated at the creation time (--created).\n\n"
+		 "  --amd-dir DIR        AMD collateral: raw KDS answers in the layout of\n"
+		 "                       format-spec/raw-layouts.md, trustee's offline store\n"
+		 "                       (vcek/<hwid>/...), or snphost's {ark,ask,vcek,vlek}\n"
+		 "                       files; the built-in AMD chains stand in where there\n"
+		 "                       are none; every item is validated; repeatable\n"
+		 "  --amd-report FILE    an SNP attestation report to carry (amd/reports/)\n"
+		 "  --amd-ark DER        accept an extra AMD ARK (test PKIs only; repeatable)\n"
+		 "  Intel and AMD items are validated at the creation time (--created).\n\n"
 		 "Options:\n"
 		 "  --version N          the bundle version (uint64; default: the creation time\n"
 		 "                       in seconds). Sites refuse versions lower than installed.\n"
