@@ -257,7 +257,7 @@ static colb_err chain_ready(colb_bundle *b, amd_state *st, colb_amd_product p, i
 			if (rc == COLB_OK) {
 				rc = crl_ready(b, pr, &pr->chain[vlek]);
 				if (rc)
-					snprintf(pr->why[vlek], sizeof pr->why[vlek], "%s", pr->crl_why);
+					memcpy(pr->why[vlek], pr->crl_why, sizeof pr->why[vlek]);
 			}
 			if (rc == COLB_OK && pr->crl.crl)
 				rc = amd_crl_check_chain(&pr->crl, &pr->chain[vlek], pr->why[vlek],
@@ -353,7 +353,7 @@ static colb_err item_check(colb_bundle *b, amd_state *st, amd_item *it)
 	o->stale = pr->stale[it->vlek];
 done:
 	if (rc) {
-		char what[300];
+		char what[640];
 		snprintf(what, sizeof what, "%s: %s", fi.path ? fi.path : "AMD item", why);
 		it->why = strdup(what);
 	}
