@@ -7,7 +7,8 @@
 #   make demo       the end-to-end demonstration on the built-in sample fleet
 #   make bench      benchmarks (figures printed as ratios to same-run baselines)
 #   make fuzz       build the libFuzzer targets with clang and run each briefly
-#   make install    PREFIX=/usr/local DESTDIR= honoured
+#   make install    PREFIX=/usr/local DESTDIR= honoured; make uninstall
+#   make deb        a Debian package (PREFIX=/usr) into $(B)/
 #   make clean
 
 VERSION      := 0.1.0
@@ -76,9 +77,10 @@ BENCHES   := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 FUZZERS   := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 
 .SECONDARY:
-.PHONY: all deps check test demo bench fuzz fuzz-build install uninstall clean tests-build
+.PHONY: all deps check test demo bench fuzz fuzz-build install uninstall deb man clean tests-build
 
-all: $(LIB_A) $(LIB_SO) $(B)/libcolbundle.so $(TOOL) $(PKIGEN) $(if $(QPL_SRC),$(QPL_SO) $(B)/libdcap_quoteprov.so)
+all: $(LIB_A) $(LIB_SO) $(B)/libcolbundle.so $(TOOL) $(PKIGEN) $(if $(QPL_SRC),$(QPL_SO) $(B)/libdcap_quoteprov.so) \
+     $(B)/man/colbundle.1
 
 deps:
 	@sh mk/deps.sh
@@ -161,13 +163,52 @@ $(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LIB_LIBS)
 
+# colbundle(1) is generated from the tool's own help texts (mk/gen-man.sh),
+# so that `colbundle help COMMAND` and the manual say the same by construction.
+MAN1 := $(B)/man/colbundle.1
+$(MAN1): $(TOOL) doc/colbundle.1.in mk/gen-man.sh
+	@mkdir -p $(dir $@)
+	sh mk/gen-man.sh $(TOOL) $(VERSION) doc/colbundle.1.in > $@.tmp && mv $@.tmp $@
+
+man: $(MAN1)
+
+# colbundle.pc paths are relative to ${prefix} when they lie under PREFIX, so
+# that `pkg-config --define-variable=prefix=...` can relocate a staged install.
+pc_rel = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(call pc_rel,$(LIBDIR))|g' \
+	     -e 's|@INCLUDEDIR@|$(call pc_rel,$(INCLUDEDIR))|g' -e 's|@VERSION@|$(VERSION)|g'
+
 $(B)/colbundle.pc: mk/colbundle.pc.in Makefile
 	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
-	    -e 's|@VERSION@|$(VERSION)|g' mk/colbundle.pc.in > $@
+	$(PC_SED) mk/colbundle.pc.in > $@
 
-install: all $(B)/colbundle.pc
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
+# The installed layout (tests/sh/test_install.sh and test_deb.sh check it):
+#   BINDIR          colbundle
+#   LIBDIR          libcolbundle.so.1, libcolbundle.so, libcolbundle.a,
+#                   libdcap_quoteprov.so.1, libdcap_quoteprov.so, pkgconfig/colbundle.pc
+#   INCLUDEDIR      colbundle.h
+#   MANDIR          man1/colbundle.1, man3/libcolbundle.3, man5/colbundle.conf.5
+#   DOCDIR          colbundle.conf.example, colbundle-serve.service (when samples/ has it)
+#   BASHCOMPDIR     colbundle
+#   SYSCONFDIR      colbundle/colbundle.conf, never overwritten
+#   UNITDIR         colbundle-serve.service
+# The quote provider library and the server read /etc/colbundle/colbundle.conf,
+# so the configuration and the systemd unit are installed outside DOCDIR only
+# for PREFIX=/usr (packages) or when SYSCONFDIR / UNITDIR are given; any other
+# PREFIX gets the example and the unit in DOCDIR alone.
+DATADIR      ?= $(PREFIX)/share
+MANDIR       ?= $(DATADIR)/man
+DOCDIR       ?= $(DATADIR)/doc/colbundle
+BASHCOMPDIR  ?= $(DATADIR)/bash-completion/completions
+SYSCONFDIR   ?= $(if $(filter /usr,$(PREFIX)),/etc)
+UNITDIR      ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/lib/systemd/system)
+SERVE_UNIT   := $(wildcard samples/colbundle-serve.service)
+CONF_FILE     = $(DESTDIR)$(SYSCONFDIR)/colbundle/colbundle.conf
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 $(TOOL) $(DESTDIR)$(BINDIR)/colbundle
 	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libcolbundle.a
 	install -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libcolbundle.so.$(SOVERSION)
@@ -176,13 +217,39 @@ install: all $(B)/colbundle.pc
 	    install -m 0755 $(QPL_SO) $(DESTDIR)$(LIBDIR)/libdcap_quoteprov.so.1 && \
 	    ln -sf libdcap_quoteprov.so.1 $(DESTDIR)$(LIBDIR)/libdcap_quoteprov.so; fi
 	install -m 0644 src/include/colbundle.h $(DESTDIR)$(INCLUDEDIR)/colbundle.h
-	install -m 0644 $(B)/colbundle.pc $(DESTDIR)$(LIBDIR)/pkgconfig/colbundle.pc
+	$(PC_SED) mk/colbundle.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/colbundle.pc
+	chmod 0644 $(DESTDIR)$(LIBDIR)/pkgconfig/colbundle.pc
+	install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/colbundle.1
+	install -m 0644 doc/libcolbundle.3 $(DESTDIR)$(MANDIR)/man3/libcolbundle.3
+	install -m 0644 doc/colbundle.conf.5 $(DESTDIR)$(MANDIR)/man5/colbundle.conf.5
+	install -m 0644 samples/colbundle.conf $(DESTDIR)$(DOCDIR)/colbundle.conf.example
+	install -m 0644 mk/colbundle.bash $(DESTDIR)$(BASHCOMPDIR)/colbundle
+	$(if $(SERVE_UNIT),install -m 0644 $(SERVE_UNIT) $(DESTDIR)$(DOCDIR)/colbundle-serve.service)
+	$(if $(and $(SERVE_UNIT),$(UNITDIR)),install -d $(DESTDIR)$(UNITDIR) && \
+	    install -m 0644 $(SERVE_UNIT) $(DESTDIR)$(UNITDIR)/colbundle-serve.service)
+	$(if $(SYSCONFDIR),install -d $(DESTDIR)$(SYSCONFDIR)/colbundle && \
+	    { [ -e $(CONF_FILE) ] || install -m 0644 samples/colbundle.conf $(CONF_FILE); })
 
+# Removes what install put, and the directories only colbundle uses when they
+# are left empty. The configuration is removed only while it is still the
+# shipped one: a site's edited configuration is never lost.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/colbundle $(DESTDIR)$(LIBDIR)/libcolbundle.a \
 	    $(DESTDIR)$(LIBDIR)/libcolbundle.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libcolbundle.so \
 	    $(DESTDIR)$(LIBDIR)/libdcap_quoteprov.so.1 $(DESTDIR)$(LIBDIR)/libdcap_quoteprov.so \
-	    $(DESTDIR)$(INCLUDEDIR)/colbundle.h $(DESTDIR)$(LIBDIR)/pkgconfig/colbundle.pc
+	    $(DESTDIR)$(INCLUDEDIR)/colbundle.h $(DESTDIR)$(LIBDIR)/pkgconfig/colbundle.pc \
+	    $(DESTDIR)$(MANDIR)/man1/colbundle.1 $(DESTDIR)$(MANDIR)/man3/libcolbundle.3 \
+	    $(DESTDIR)$(MANDIR)/man5/colbundle.conf.5 $(DESTDIR)$(DOCDIR)/colbundle.conf.example \
+	    $(DESTDIR)$(DOCDIR)/colbundle-serve.service $(DESTDIR)$(BASHCOMPDIR)/colbundle
+	$(if $(UNITDIR),rm -f $(DESTDIR)$(UNITDIR)/colbundle-serve.service)
+	$(if $(SYSCONFDIR),if [ -f $(CONF_FILE) ] && cmp -s samples/colbundle.conf $(CONF_FILE); then \
+	    rm -f $(CONF_FILE); fi; rmdir $(DESTDIR)$(SYSCONFDIR)/colbundle 2>/dev/null || true)
+	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+
+# A Debian package of the same layout, PREFIX=/usr (mk/deb.sh):
+# $(B)/colbundle_$(VERSION)_ARCH.deb
+deb: all
+	sh mk/deb.sh $(B) $(VERSION)
 
 clean:
 	rm -rf build build-san

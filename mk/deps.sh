@@ -8,7 +8,8 @@ set -eu
 modules="libarchive:libarchive-dev libcrypto:libssl-dev libsodium:libsodium-dev zlib:zlib1g-dev
 jansson:libjansson-dev libcurl:libcurl4-openssl-dev libmicrohttpd:libmicrohttpd-dev cmocka:libcmocka-dev"
 # command -> Debian package
-commands="pkg-config:pkg-config cc:gcc make:make curl:curl openssl:openssl clang:clang"
+commands="pkg-config:pkg-config cc:gcc make:make curl:curl openssl:openssl clang:clang wrk:wrk
+groff:groff-base dpkg-shlibdeps:dpkg-dev bash:bash"
 want=""
 
 for m in $modules; do
