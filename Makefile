@@ -204,6 +204,8 @@ SYSCONFDIR   ?= $(if $(filter /usr,$(PREFIX)),/etc)
 UNITDIR      ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/lib/systemd/system)
 SERVE_UNIT   := $(wildcard samples/colbundle-serve.service)
 CONF_FILE     = $(DESTDIR)$(SYSCONFDIR)/colbundle/colbundle.conf
+# The unit runs the colbundle this install puts in BINDIR.
+UNIT_SED      = sed -E 's|^ExecStart=[^ ]*/colbundle |ExecStart=$(BINDIR)/colbundle |'
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
@@ -224,9 +226,10 @@ install: all
 	install -m 0644 doc/colbundle.conf.5 $(DESTDIR)$(MANDIR)/man5/colbundle.conf.5
 	install -m 0644 samples/colbundle.conf $(DESTDIR)$(DOCDIR)/colbundle.conf.example
 	install -m 0644 mk/colbundle.bash $(DESTDIR)$(BASHCOMPDIR)/colbundle
-	$(if $(SERVE_UNIT),install -m 0644 $(SERVE_UNIT) $(DESTDIR)$(DOCDIR)/colbundle-serve.service)
+	$(if $(SERVE_UNIT),$(UNIT_SED) $(SERVE_UNIT) > $(DESTDIR)$(DOCDIR)/colbundle-serve.service && \
+	    chmod 0644 $(DESTDIR)$(DOCDIR)/colbundle-serve.service)
 	$(if $(and $(SERVE_UNIT),$(UNITDIR)),install -d $(DESTDIR)$(UNITDIR) && \
-	    install -m 0644 $(SERVE_UNIT) $(DESTDIR)$(UNITDIR)/colbundle-serve.service)
+	    install -m 0644 $(DESTDIR)$(DOCDIR)/colbundle-serve.service $(DESTDIR)$(UNITDIR)/colbundle-serve.service)
 	$(if $(SYSCONFDIR),install -d $(DESTDIR)$(SYSCONFDIR)/colbundle && \
 	    { [ -e $(CONF_FILE) ] || install -m 0644 samples/colbundle.conf $(CONF_FILE); })
 

@@ -83,6 +83,11 @@ case $out in
 esac
 cmp -s "$T/x/etc/colbundle/colbundle.conf" "$TOP/samples/colbundle.conf" && ok "packaged_configuration_is_the_sample" ||
 	not_ok "packaged_configuration_is_the_sample" "differs"
+if [ -f "$TOP/samples/colbundle-serve.service" ]; then
+	exec_start=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$T/x/usr/lib/systemd/system/colbundle-serve.service" 2>/dev/null)
+	[ "$exec_start" = /usr/bin/colbundle ] && ok "packaged_serve_unit_runs_usr_bin_colbundle" ||
+		not_ok "packaged_serve_unit_runs_usr_bin_colbundle" "ExecStart runs '$exec_start'"
+fi
 # The packaged configuration parses: every key commented out, so a reader
 # reports the missing bundle, not a syntax error.
 err=$(COLBUNDLE_CONF="$T/x/etc/colbundle/colbundle.conf" COLBUNDLE_TRUST= "$COLB" verify 2>&1)

@@ -235,6 +235,17 @@ layout "$D3" usr etc | sort >"$T/want3"
 found "$D3" >"$T/got3"
 cmp -s "$T/want3" "$T/got3" && ok "install_with_prefix_usr_adds_etc_colbundle_conf" ||
 	not_ok "install_with_prefix_usr_adds_etc_colbundle_conf" "$(diff "$T/want3" "$T/got3" | grep '^[<>]' | tr '\n' ' ')"
+if [ -f "$TOP/samples/colbundle-serve.service" ]; then
+	unit="$D3/usr/lib/systemd/system/colbundle-serve.service"
+	exec_start=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$unit" 2>/dev/null)
+	[ "$exec_start" = /usr/bin/colbundle ] && ok "serve_unit_runs_the_installed_tool" ||
+		not_ok "serve_unit_runs_the_installed_tool" "ExecStart runs '$exec_start'"
+	# Apart from that path, the unit is the sample.
+	sed -E 's|^ExecStart=[^ ]*|ExecStart=X|' "$unit" >"$T/unit.got"
+	sed -E 's|^ExecStart=[^ ]*|ExecStart=X|' "$TOP/samples/colbundle-serve.service" >"$T/unit.want"
+	cmp -s "$T/unit.want" "$T/unit.got" && ok "serve_unit_is_the_sample_otherwise" ||
+		not_ok "serve_unit_is_the_sample_otherwise" "$(diff "$T/unit.want" "$T/unit.got" | head -3 | tr '\n' ' ')"
+fi
 echo "threshold = 2" >>"$D3/etc/colbundle/colbundle.conf"
 cp "$D3/etc/colbundle/colbundle.conf" "$T/edited.conf"
 mk DESTDIR="$D3" PREFIX=/usr install >/dev/null 2>&1
