@@ -16,6 +16,9 @@ extern const cli_command cmd_inspect;
 extern const cli_command cmd_ls;
 extern const cli_command cmd_cat;
 extern const cli_command cmd_extract;
+extern const cli_command cmd_diff;
+extern const cli_command cmd_fleet_status;
+extern const cli_command cmd_get;
 extern const cli_command cmd_install;
 extern const cli_command cmd_status;
 
@@ -29,6 +32,9 @@ static const cli_command *const commands[] = {
 	&cmd_ls,
 	&cmd_cat,
 	&cmd_extract,
+	&cmd_diff,
+	&cmd_fleet_status,
+	&cmd_get,
 	&cmd_install,
 	&cmd_status,
 	&cmd_version,
