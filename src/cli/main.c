@@ -21,11 +21,13 @@ extern const cli_command cmd_fleet_status;
 extern const cli_command cmd_get;
 extern const cli_command cmd_install;
 extern const cli_command cmd_status;
+extern const cli_command cmd_capture;
 
 /* The commands, in the order `colbundle --help` lists them. */
 static const cli_command *const commands[] = {
 	&cmd_keygen,
 	&cmd_create,
+	&cmd_capture,
 	&cmd_sign,
 	&cmd_verify,
 	&cmd_inspect,
