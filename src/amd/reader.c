@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "amd/amd_priv.h"
 #include "bundle/internal.h"
@@ -227,8 +228,9 @@ static colb_err crl_ready(colb_bundle *b, amd_prod *pr, const amd_chain *c)
 	return rc;
 }
 
-/* Verifies a product's VCEK (vlek 0) or VLEK (vlek 1) chain and its CRL. */
-static colb_err chain_ready(colb_bundle *b, amd_state *st, colb_amd_product p, int vlek)
+/* Verifies a product's VCEK (vlek 0) or VLEK (vlek 1) chain and its CRL,
+ * once; the verdict without touching the handle's error message. */
+static colb_err chain_verify(colb_bundle *b, amd_state *st, colb_amd_product p, int vlek)
 {
 	amd_prod *pr = &st->prod[p];
 	int s = atomic_load_explicit(&pr->state[vlek], memory_order_acquire);
@@ -281,11 +283,25 @@ static colb_err chain_ready(colb_bundle *b, amd_state *st, colb_amd_product p, i
 		if (atomic_load(&pr->state[vlek]) == GOOD)
 			return COLB_OK;
 	}
+	return pr->err[vlek];
+}
+
+static colb_err chain_fail(colb_bundle *b, amd_state *st, colb_amd_product p, int vlek)
+{
+	amd_prod *pr = &st->prod[p];
 	return colb_bundle_fail(b, pr->err[vlek], "AMD %s %s chain: %s", colb_amd_product_name(p),
 				vlek ? "VLEK" : "VCEK", pr->why[vlek]);
 }
 
-static colb_err item_check(colb_bundle *b, amd_state *st, amd_item *it)
+static colb_err chain_ready(colb_bundle *b, amd_state *st, colb_amd_product p, int vlek)
+{
+	colb_err rc = chain_verify(b, st, p, vlek);
+	return rc ? chain_fail(b, st, p, vlek) : COLB_OK;
+}
+
+/* Verifies one item into `res` (its why, cert and owned strings); `it`
+ * itself is only read, so this runs without the lock. */
+static colb_err item_check(colb_bundle *b, amd_state *st, const amd_item *it, amd_item *res)
 {
 	amd_prod *pr = &st->prod[it->product];
 	const amd_chain *c = &pr->chain[it->vlek];
@@ -317,20 +333,20 @@ static colb_err item_check(colb_bundle *b, amd_state *st, amd_item *it)
 		goto done;
 	}
 	size_t pem_len;
-	it->pem = amd_der_to_pem(d, len, &pem_len);
-	it->product_name = strdup(e.ext.product_name);
+	res->pem = amd_der_to_pem(d, len, &pem_len);
+	res->product_name = strdup(e.ext.product_name);
 	if (it->vlek)
-		it->csp = strdup(e.ext.csp);
+		res->csp = strdup(e.ext.csp);
 	else
-		it->hwid = strdup(e.hwid_hex);
-	if (!it->pem || !it->product_name || (it->vlek ? !it->csp : !it->hwid)) {
+		res->hwid = strdup(e.hwid_hex);
+	if (!res->pem || !res->product_name || (it->vlek ? !res->csp : !res->hwid)) {
 		rc = COLB_ERR_NOMEM;
 		goto done;
 	}
-	colb_amd_cert *o = &it->cert;
+	colb_amd_cert *o = &res->cert;
 	o->der = d;
 	o->der_len = len;
-	o->pem = it->pem;
+	o->pem = res->pem;
 	o->pem_len = pem_len;
 	o->chain_pem = c->pem;
 	o->chain_pem_len = c->pem_len;
@@ -344,9 +360,9 @@ static colb_err item_check(colb_bundle *b, amd_state *st, amd_item *it)
 	o->tcbm = e.tcbm;
 	o->tcb = e.tcb;
 	memcpy(o->chip_id, e.chip_id, 64);
-	o->hwid = it->hwid;
-	o->csp = it->csp;
-	o->product_name = it->product_name;
+	o->hwid = res->hwid;
+	o->csp = res->csp;
+	o->product_name = res->product_name;
 	o->struct_version = e.ext.struct_version;
 	o->not_before = e.not_before;
 	o->not_after = e.not_after;
@@ -355,30 +371,61 @@ done:
 	if (rc) {
 		char what[640];
 		snprintf(what, sizeof what, "%s: %s", fi.path ? fi.path : "AMD item", why);
-		it->why = strdup(what);
+		res->why = strdup(what);
 	}
 	return rc;
 }
 
-/* The verified item, or the (memoised) reason it is refused. */
-static colb_err item_ready(colb_bundle *b, amd_state *st, amd_item *it)
+static void res_free(amd_item *res)
+{
+	free(res->why);
+	free(res->pem);
+	free(res->hwid);
+	free(res->csp);
+	free(res->product_name);
+}
+
+/* The item's verdict, verified once (the signature checks run outside the
+ * lock, so threads verify different items in parallel; the first verdict
+ * published wins). Does not touch the handle's error message. */
+static colb_err item_verify(colb_bundle *b, amd_state *st, amd_item *it)
 {
 	int s = atomic_load_explicit(&it->state, memory_order_acquire);
 	if (s == GOOD)
 		return COLB_OK;
-	if (s == UNCHECKED) {
-		colb_err rc = chain_ready(b, st, it->product, it->vlek);
-		if (rc)
-			return rc;
-		pthread_mutex_lock(&st->lock);
-		if (atomic_load(&it->state) == UNCHECKED) {
-			it->err = item_check(b, st, it);
-			atomic_store_explicit(&it->state, it->err ? REFUSED : GOOD, memory_order_release);
-		}
-		pthread_mutex_unlock(&st->lock);
-		if (atomic_load(&it->state) == GOOD)
-			return COLB_OK;
+	if (s == REFUSED)
+		return it->err;
+	colb_err rc = chain_verify(b, st, it->product, it->vlek);
+	if (rc)
+		return rc;
+	amd_item res;
+	memset(&res, 0, sizeof res);
+	colb_err err = item_check(b, st, it, &res);
+	pthread_mutex_lock(&st->lock);
+	if (atomic_load(&it->state) == UNCHECKED) {
+		it->err = err;
+		it->why = res.why;
+		it->cert = res.cert;
+		it->pem = res.pem;
+		it->hwid = res.hwid;
+		it->csp = res.csp;
+		it->product_name = res.product_name;
+		memset(&res, 0, sizeof res);
+		atomic_store_explicit(&it->state, err ? REFUSED : GOOD, memory_order_release);
 	}
+	pthread_mutex_unlock(&st->lock);
+	res_free(&res);
+	return atomic_load(&it->state) == GOOD ? COLB_OK : it->err;
+}
+
+/* The verified item, or the (memoised) reason it is refused, on the handle. */
+static colb_err item_ready(colb_bundle *b, amd_state *st, amd_item *it)
+{
+	colb_err rc = item_verify(b, st, it);
+	if (rc == COLB_OK)
+		return COLB_OK;
+	if (atomic_load(&it->state) != REFUSED) /* the chain refused it */
+		return chain_fail(b, st, it->product, it->vlek);
 	return colb_bundle_fail(b, it->err, "%s", it->why ? it->why : "AMD item refused");
 }
 
@@ -627,6 +674,23 @@ size_t colb_amd_vcek_count(colb_bundle *b)
 	return st->nvceks;
 }
 
+typedef struct verify_job {
+	colb_bundle *b;
+	amd_state *st;
+	atomic_size_t next;
+} verify_job;
+
+static void *verify_worker(void *arg)
+{
+	verify_job *j = arg;
+	for (;;) {
+		size_t i = atomic_fetch_add(&j->next, 1);
+		if (i >= j->st->nitems)
+			return NULL;
+		(void)item_verify(j->b, j->st, &j->st->items[i]);
+	}
+}
+
 colb_err colb_amd_verify_all(colb_bundle *b)
 {
 	amd_state *st;
@@ -649,6 +713,23 @@ colb_err colb_amd_verify_all(colb_bundle *b)
 				return rc;
 		}
 	}
+	/* Every certificate's signature: spread over the online CPUs. */
+	verify_job job = {.b = b, .st = st};
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nthreads = ncpu > 1 ? (size_t)ncpu : 1;
+	if (nthreads > 8)
+		nthreads = 8;
+	if (nthreads > st->nitems / 64 + 1)
+		nthreads = st->nitems / 64 + 1;
+	pthread_t th[8];
+	size_t started = 0;
+	for (size_t k = 1; k < nthreads; k++)
+		if (pthread_create(&th[started], NULL, verify_worker, &job) == 0)
+			started++;
+	verify_worker(&job);
+	for (size_t k = 0; k < started; k++)
+		pthread_join(th[k], NULL);
+	/* the first refused item, in index order, names the failure */
 	for (size_t i = 0; i < st->nitems; i++)
 		if ((rc = item_ready(b, st, &st->items[i])))
 			return rc;
