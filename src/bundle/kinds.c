@@ -226,131 +226,208 @@ bool colb_path_ok(const char *path)
 typedef struct name_row {
 	const char *pattern;
 	const char *kind;
-	const char *fixed;   /* a JSON object */
+	const char *fixed;   /* "key=value ...": string meta every file of this name has */
 } name_row;
 
 static const name_row names[] = {
-	{"intel/pckcerts/{qe_id}-{pce_id}.json", "pckcerts", "{\"encoding\":\"json\",\"tee\":\"sgx\"}"},
-	{"intel/tcbinfo/{tee}/{fmspc}/{eval}.json", "tcbinfo", "{\"encoding\":\"json\"}"},
-	{"intel/identity/td_qe/{eval}.json", "identity", "{\"encoding\":\"json\",\"identity\":\"td_qe\",\"tee\":\"tdx\"}"},
-	{"intel/identity/{identity}/{eval}.json", "identity", "{\"encoding\":\"json\",\"tee\":\"sgx\"}"},
-	{"intel/tcbevalnums/{tee}.json", "tcbevalnums", "{\"encoding\":\"json\"}"},
-	{"intel/crl/root.der", "rootcacrl", "{\"ca\":\"root\",\"encoding\":\"der\"}"},
-	{"intel/crl/{ca}.der", "crl", "{\"encoding\":\"der\"}"},
-	{"intel/chains/{name}.pem", "issuer_chain", "{\"encoding\":\"pem\"}"},
-	{"intel/fmspcs.json", "fmspcs", "{\"encoding\":\"json\"}"},
-	{"intel/tcb-sets.json", "tcb_sets", "{\"encoding\":\"json\"}"},
-	{"amd/{product}/vcek/{hwid}/{tcb}.der", "vcek", "{\"encoding\":\"der\",\"tee\":\"sev-snp\"}"},
-	{"amd/{product}/vlek/{csp}/{tcb}.der", "vlek", "{\"encoding\":\"der\",\"tee\":\"sev-snp\"}"},
-	{"amd/{product}/cert_chain.pem", "cert_chain", "{\"encoding\":\"pem\",\"name\":\"vcek\",\"tee\":\"sev-snp\"}"},
-	{"amd/{product}/vlek_cert_chain.pem", "cert_chain", "{\"encoding\":\"pem\",\"name\":\"vlek\",\"tee\":\"sev-snp\"}"},
-	{"amd/{product}/crl.der", "amd_crl", "{\"encoding\":\"der\",\"tee\":\"sev-snp\"}"},
-	{"amd/reports/{name}.bin", "report", "{\"tee\":\"sev-snp\"}"},
-	{"other/{name}", "other", "{}"},
+	{"intel/pckcerts/{qe_id}-{pce_id}.json", "pckcerts", "encoding=json tee=sgx"},
+	{"intel/tcbinfo/{tee}/{fmspc}/{eval}.json", "tcbinfo", "encoding=json"},
+	{"intel/identity/td_qe/{eval}.json", "identity", "encoding=json identity=td_qe tee=tdx"},
+	{"intel/identity/{identity}/{eval}.json", "identity", "encoding=json tee=sgx"},
+	{"intel/tcbevalnums/{tee}.json", "tcbevalnums", "encoding=json"},
+	{"intel/crl/root.der", "rootcacrl", "ca=root encoding=der"},
+	{"intel/crl/{ca}.der", "crl", "encoding=der"},
+	{"intel/chains/{name}.pem", "issuer_chain", "encoding=pem"},
+	{"intel/fmspcs.json", "fmspcs", "encoding=json"},
+	{"intel/tcb-sets.json", "tcb_sets", "encoding=json"},
+	{"amd/{product}/vcek/{hwid}/{tcb}.der", "vcek", "encoding=der tee=sev-snp"},
+	{"amd/{product}/vlek/{csp}/{tcb}.der", "vlek", "encoding=der tee=sev-snp"},
+	{"amd/{product}/cert_chain.pem", "cert_chain", "encoding=pem name=vcek tee=sev-snp"},
+	{"amd/{product}/vlek_cert_chain.pem", "cert_chain", "encoding=pem name=vlek tee=sev-snp"},
+	{"amd/{product}/crl.der", "amd_crl", "encoding=der tee=sev-snp"},
+	{"amd/reports/{name}.bin", "report", "tee=sev-snp"},
+	{"other/{name}", "other", ""},
 };
 
-/* Matches one pattern; on success returns a new meta object. */
-static json_t *match_name(const char *pat, const char *path)
+/* What a path's name says: captured values and the row's fixed meta,
+ * as spans of the path and of the row, without building JSON. */
+typedef struct name_cap {
+	char key[16];
+	const char *val;
+	size_t len;
+} name_cap;
+
+#define MAX_CAPS 4
+
+static bool capture_ok(const char *key, const char *val, size_t len)
 {
-	json_t *meta = json_object();
+	const meta_key *mk = find_meta_key(key);
+	if (!mk || len == 0 || len > 200)
+		return false;
+	char buf[256];
+	memcpy(buf, val, len);
+	buf[len] = 0;
+	json_t *v;
+	if (!strcmp(key, "eval")) {
+		uint64_t n;
+		if (!colb_parse_u64(buf, &n) || n > COLB_JSON_MAX_INT || (buf[0] == '0' && buf[1]))
+			return false;
+		v = json_integer((json_int_t)n);
+	} else {
+		v = json_string(buf);
+	}
+	bool ok = v && mk->check(v);
+	json_decref(v);
+	return ok;
+}
+
+/* Matches one pattern against the whole path, filling caps. */
+static bool match_name(const char *pat, const char *path, name_cap *caps, size_t *ncaps)
+{
 	const char *p = pat, *s = path;
+	*ncaps = 0;
 	while (*p) {
 		if (*p != '{') {
 			if (*p != *s)
-				goto no;
+				return false;
 			p++;
 			s++;
 			continue;
 		}
 		const char *close = strchr(p, '}');
-		char key[32];
-		snprintf(key, sizeof key, "%.*s", (int)(close - p - 1), p + 1);
+		if (*ncaps == MAX_CAPS || (size_t)(close - p - 1) >= sizeof caps[0].key)
+			return false;
+		name_cap *c = &caps[(*ncaps)++];
+		snprintf(c->key, sizeof c->key, "%.*s", (int)(close - p - 1), p + 1);
 		p = close + 1;
-		char stop = *p ? *p : 0;
 		const char *e = s;
-		while (*e && *e != '/' && *e != stop)
+		while (*e && *e != '/' && *e != *p)
 			e++;
-		if (e == s || e - s > 200)
-			goto no;
-		char val[256];
-		snprintf(val, sizeof val, "%.*s", (int)(e - s), s);
-		json_t *v;
-		if (!strcmp(key, "eval")) {
-			uint64_t n;
-			if (!colb_parse_u64(val, &n) || n > COLB_JSON_MAX_INT || (val[0] == '0' && val[1]))
-				goto no;
-			v = json_integer((json_int_t)n);
-		} else {
-			v = json_string(val);
-		}
-		const meta_key *mk = find_meta_key(key);
-		if (!v || !mk || !mk->check(v)) {
-			json_decref(v);
-			goto no;
-		}
-		json_object_set_new(meta, key, v);
+		c->val = s;
+		c->len = (size_t)(e - s);
+		if (!capture_ok(c->key, c->val, c->len))
+			return false;
 		s = e;
 	}
-	if (*s)
-		goto no;
-	return meta;
-no:
-	json_decref(meta);
-	return NULL;
+	return *s == 0;
 }
 
-static const name_row *name_of(const char *path, json_t **meta)
+static const name_row *name_of(const char *path, name_cap *caps, size_t *ncaps)
 {
 	if (!colb_path_ok(path))
 		return NULL;
-	for (size_t i = 0; i < COLB_ARRAY_LEN(names); i++) {
-		json_t *m = match_name(names[i].pattern, path);
-		if (!m)
-			continue;
-		json_t *fixed = json_loads(names[i].fixed, 0, NULL);
-		if (fixed) {
-			json_object_update(m, fixed);
-			json_decref(fixed);
-		}
-		*meta = m;
-		return &names[i];
-	}
+	for (size_t i = 0; i < COLB_ARRAY_LEN(names); i++)
+		if (match_name(names[i].pattern, path, caps, ncaps))
+			return &names[i];
 	return NULL;
+}
+
+/* Calls fn for each key=value pair of a row's fixed meta. */
+static bool each_fixed(const name_row *r, bool (*fn)(const char *key, const char *val, void *ctx),
+		       void *ctx)
+{
+	for (const char *p = r->fixed; *p;) {
+		char key[32], val[32];
+		size_t l = strcspn(p, " ");
+		const char *eq = memchr(p, '=', l);
+		if (!eq || (size_t)(eq - p) >= sizeof key || l - (size_t)(eq - p) - 1 >= sizeof val)
+			return false;
+		snprintf(key, sizeof key, "%.*s", (int)(eq - p), p);
+		snprintf(val, sizeof val, "%.*s", (int)(l - (size_t)(eq - p) - 1), eq + 1);
+		if (!fn(key, val, ctx))
+			return false;
+		p += l;
+		while (*p == ' ')
+			p++;
+	}
+	return true;
+}
+
+static bool add_fixed(const char *key, const char *val, void *ctx)
+{
+	return json_object_set_new((json_t *)ctx, key, json_string(val)) == 0;
 }
 
 bool colb_kind_from_path(const char *path, const char **kind, json_t **meta)
 {
-	const name_row *r = name_of(path, meta);
+	name_cap caps[MAX_CAPS];
+	size_t n;
+	const name_row *r = name_of(path, caps, &n);
 	if (!r)
 		return false;
+	json_t *m = json_object();
+	for (size_t i = 0; m && i < n; i++) {
+		char buf[256];
+		snprintf(buf, sizeof buf, "%.*s", (int)caps[i].len, caps[i].val);
+		uint64_t num;
+		json_object_set_new(m, caps[i].key,
+				    !strcmp(caps[i].key, "eval") && colb_parse_u64(buf, &num)
+					    ? json_integer((json_int_t)num)
+					    : json_string(buf));
+	}
+	if (!m || !each_fixed(r, add_fixed, m)) {
+		json_decref(m);
+		return false;
+	}
 	*kind = r->kind;
+	*meta = m;
 	return true;
+}
+
+static bool str_is(const json_t *v, const char *s, size_t n)
+{
+	return json_is_string(v) && json_string_length(v) == n && !memcmp(json_string_value(v), s, n);
+}
+
+typedef struct agree_ctx {
+	const json_t *meta;
+	const char *bad;
+} agree_ctx;
+
+static bool fixed_agrees(const char *key, const char *val, void *ctx)
+{
+	agree_ctx *a = ctx;
+	if (str_is(json_object_get(a->meta, key), val, strlen(val)))
+		return true;
+	a->bad = key;
+	return false;
 }
 
 bool colb_kind_path_agrees(const char *path, const char *kind, const json_t *meta, char *why,
 			   size_t whylen)
 {
-	json_t *want = NULL;
-	const name_row *r = name_of(path, &want);
+	name_cap caps[MAX_CAPS];
+	size_t n;
+	const name_row *r = name_of(path, caps, &n);
 	if (!r) {
 		snprintf(why, whylen, "'%s' does not follow the entry naming rules", path);
 		return false;
 	}
-	bool ok = true;
 	if (strcmp(r->kind, kind) != 0) {
 		snprintf(why, whylen, "'%s' is named as kind '%s', listed as '%s'", path, r->kind, kind);
-		ok = false;
-	} else {
-		const char *key;
-		json_t *v;
-		json_object_foreach(want, key, v) {
-			if (!json_equal(v, json_object_get(meta, key))) {
-				snprintf(why, whylen, "'%s': meta '%s' disagrees with the path", path, key);
-				ok = false;
-				break;
-			}
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const json_t *v = json_object_get(meta, caps[i].key);
+		bool same;
+		if (!strcmp(caps[i].key, "eval")) {
+			char buf[32];
+			uint64_t num;
+			snprintf(buf, sizeof buf, "%.*s", (int)caps[i].len, caps[i].val);
+			same = json_is_integer(v) && colb_parse_u64(buf, &num) &&
+			       (uint64_t)json_integer_value(v) == num;
+		} else {
+			same = str_is(v, caps[i].val, caps[i].len);
+		}
+		if (!same) {
+			snprintf(why, whylen, "'%s': meta '%s' disagrees with the path", path, caps[i].key);
+			return false;
 		}
 	}
-	json_decref(want);
-	return ok;
+	agree_ctx a = {meta, NULL};
+	if (!each_fixed(r, fixed_agrees, &a)) {
+		snprintf(why, whylen, "'%s': meta '%s' disagrees with the path", path, a.bad ? a.bad : "?");
+		return false;
+	}
+	return true;
 }

@@ -276,6 +276,8 @@ colb_err colb_payload_build(const colb_mfile *files, uint8_t *const *data, size_
 	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
 	    archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
 	    archive_write_set_options(a, "gzip:!timestamp,gzip:compression-level=9") != ARCHIVE_OK ||
+	    /* no zero padding after the gzip stream */
+	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
 	    archive_write_open(a, out, buf_open, buf_write, buf_close) != ARCHIVE_OK) {
 		rc = colb_seterr(why, whylen, COLB_ERR_INTERNAL, "payload: %s", archive_error_string(a));
 		archive_write_free(a);
