@@ -11,7 +11,28 @@ mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -s -C "
 
 if ! deb=$(mk deb 2>"$T/deb.err") || [ ! -f "$deb" ]; then
 	not_ok "make_deb_builds_a_package" "$(tail -5 "$T/deb.err" | tr '\n' ' ')"
-	done_testing
+	# dpkg itself installs, removes and purges the package in a private root
+# (dependencies forced: the private root has no other package).
+R="$T/dpkgroot"
+mkdir -p "$R/var/lib/dpkg/info" "$R/var/lib/dpkg/updates" "$R/var/lib/dpkg/triggers"
+: >"$R/var/lib/dpkg/status"
+files() { (cd "$R" && find . -path ./var -prune -o \( -type f -o -type l \) -print | sed 's|^\./||' | sort); }
+if dpkg --root="$R" --force-depends --force-not-root -i "$deb" >"$T/dpkg.log" 2>&1; then
+	files | while read -r f; do [ -L "$R/$f" ] && echo "$f -> $(readlink "$R/$f")" || echo "$f"; done >"$T/dpkg.files"
+	cmp -s "$T/want" "$T/dpkg.files" && ok "dpkg_installs_the_package_with_the_install_layout" ||
+		not_ok "dpkg_installs_the_package_with_the_install_layout" "$(diff "$T/want" "$T/dpkg.files" | grep '^[<>]' | tr '\n' ' ')"
+	dpkg --root="$R" -r colbundle >>"$T/dpkg.log" 2>&1
+	left=$(files | tr '\n' ' ')
+	[ "$left" = "etc/colbundle/colbundle.conf " ] && ok "dpkg_remove_keeps_only_the_configuration" ||
+		not_ok "dpkg_remove_keeps_only_the_configuration" "left: $left"
+	dpkg --root="$R" -P colbundle >>"$T/dpkg.log" 2>&1
+	left=$(files | tr '\n' ' ')
+	[ -z "$left" ] && ok "dpkg_purge_leaves_nothing" || not_ok "dpkg_purge_leaves_nothing" "left: $left"
+else
+	not_ok "dpkg_installs_the_package_with_the_install_layout" "$(grep -v 'depends on\|not installed\|dependency problems' "$T/dpkg.log" | tail -3 | tr '\n' ' ')"
+fi
+
+done_testing
 	exit 1
 fi
 [ "$(basename "$deb")" = "colbundle_${VERSION}_$ARCH.deb" ] && ok "make_deb_builds_a_package ($(basename "$deb"))" ||
@@ -34,6 +55,13 @@ for p in libc6 libssl3 libsodium23 libarchive13 libjansson4 libcurl4 libmicrohtt
 done
 [ -z "$missing" ] && ok "depends_names_every_runtime_library_package" ||
 	not_ok "depends_names_every_runtime_library_package" "missing:$missing in '$depends'"
+# Each dependency is a real package, installed on this (build) machine.
+absent=""
+for p in $(echo "$depends" | tr ',' '\n' | sed 's/(.*//; s/|.*//' | tr -d ' '); do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || absent="$absent $p"
+done
+[ -z "$absent" ] && ok "every_dependency_is_an_installed_debian_package" ||
+	not_ok "every_dependency_is_an_installed_debian_package" "not installed here:$absent"
 case $(field Conflicts) in
 *libsgx-dcap-default-qpl*) ok "conflicts_with_the_other_quote_provider_libraries" ;;
 *) not_ok "conflicts_with_the_other_quote_provider_libraries" "Conflicts: $(field Conflicts)" ;;
@@ -95,5 +123,26 @@ case $err in
 *"colbundle.conf:"[0-9]*) not_ok "packaged_configuration_parses" "$err" ;;
 *) ok "packaged_configuration_parses" ;;
 esac
+
+# dpkg itself installs, removes and purges the package in a private root
+# (dependencies forced: the private root has no other package).
+R="$T/dpkgroot"
+mkdir -p "$R/var/lib/dpkg/info" "$R/var/lib/dpkg/updates" "$R/var/lib/dpkg/triggers"
+: >"$R/var/lib/dpkg/status"
+files() { (cd "$R" && find . -path ./var -prune -o \( -type f -o -type l \) -print | sed 's|^\./||' | sort); }
+if dpkg --root="$R" --force-depends --force-not-root -i "$deb" >"$T/dpkg.log" 2>&1; then
+	files | while read -r f; do [ -L "$R/$f" ] && echo "$f -> $(readlink "$R/$f")" || echo "$f"; done >"$T/dpkg.files"
+	cmp -s "$T/want" "$T/dpkg.files" && ok "dpkg_installs_the_package_with_the_install_layout" ||
+		not_ok "dpkg_installs_the_package_with_the_install_layout" "$(diff "$T/want" "$T/dpkg.files" | grep '^[<>]' | tr '\n' ' ')"
+	dpkg --root="$R" -r colbundle >>"$T/dpkg.log" 2>&1
+	left=$(files | tr '\n' ' ')
+	[ "$left" = "etc/colbundle/colbundle.conf " ] && ok "dpkg_remove_keeps_only_the_configuration" ||
+		not_ok "dpkg_remove_keeps_only_the_configuration" "left: $left"
+	dpkg --root="$R" -P colbundle >>"$T/dpkg.log" 2>&1
+	left=$(files | tr '\n' ' ')
+	[ -z "$left" ] && ok "dpkg_purge_leaves_nothing" || not_ok "dpkg_purge_leaves_nothing" "left: $left"
+else
+	not_ok "dpkg_installs_the_package_with_the_install_layout" "$(grep -v 'depends on\|not installed\|dependency problems' "$T/dpkg.log" | tail -3 | tr '\n' ' ')"
+fi
 
 done_testing

@@ -86,6 +86,12 @@ want="-I$P/include -L$P/lib -lcolbundle"
 	not_ok "pkg_config_cflags_and_libs_answer" "want '$want', got '$got'"
 PCFLAGS=$got
 
+# A library built with sanitizers (make SANITIZE=1) loads only into a
+# program built with them: build the test programs the same way.
+SAN=""
+readelf -d "$P/lib/libcolbundle.so.1" 2>/dev/null | grep -q 'libasan' &&
+	SAN="-fsanitize=address,undefined" && export ASAN_OPTIONS=detect_leaks=0
+
 # ---- both names of both libraries -----------------------------------------------
 names=""
 for l in libcolbundle libdcap_quoteprov; do
@@ -110,7 +116,7 @@ int main(int argc, char **argv)
 	return argc == 3 ? 0 : 1;
 }
 C
-if cc -o "$T/dl" "$T/dl.c" -ldl 2>"$T/cc.err"; then
+if cc $SAN -o "$T/dl" "$T/dl.c" -ldl 2>"$T/cc.err"; then
 	a=$("$T/dl" "$P/lib/libcolbundle.so" colb_version 2>&1)
 	b=$("$T/dl" "$P/lib/libdcap_quoteprov.so" sgx_ql_get_quote_verification_collateral 2>&1)
 	c=$("$T/dl" "$P/lib/libcolbundle.so" colb_conf_parse 2>&1)
@@ -140,7 +146,7 @@ C
 # Built in an empty directory with nothing but pkg-config's flags: the
 # source tree's header cannot be picked up by accident.
 # shellcheck disable=SC2086
-if (cd "$T/prog" && cc -std=c11 -Wall -Werror -o prog prog.c $PCFLAGS) 2>"$T/cc.err"; then
+if (cd "$T/prog" && cc -std=c11 -Wall -Werror $SAN -o prog prog.c $PCFLAGS) 2>"$T/cc.err"; then
 	ok "program_compiles_and_links_with_pkg_config_flags"
 	out=$(LD_LIBRARY_PATH="$P/lib" "$T/prog/prog" 2>&1)
 	case $out in
