@@ -143,13 +143,25 @@ static bool ident_eq(const qpl_ident *a, const qpl_ident *b)
 	return fileid_eq(&a->file, &b->file) && !strcmp(a->gen, b->gen);
 }
 
-/* What is installed at path now: false when nothing can be seen there. */
-static bool ident_now(const char *path, bool store, qpl_ident *id)
+/* What is installed at path now: false when nothing can be seen there.
+ * For a store, the `current` symlink is its commit point and an install
+ * renames a new one over it (site-store.md): while lstat() sees the same
+ * symlink as `known`, the generation is known's and is not read again. */
+static bool ident_now(const char *path, bool store, const qpl_ident *known, qpl_ident *id)
 {
-	memset(id, 0, sizeof *id);
-	if (store)
-		return colb_store_generation(path, id->gen, sizeof id->gen) == COLB_OK;
 	struct stat sb;
+	memset(id, 0, sizeof *id);
+	if (store) {
+		char cur[PATH_MAX];
+		if ((size_t)snprintf(cur, sizeof cur, "%s/current", path) >= sizeof cur || lstat(cur, &sb) != 0)
+			return false;
+		fileid_of(&sb, &id->file);
+		if (known && fileid_eq(&id->file, &known->file)) {
+			memcpy(id->gen, known->gen, sizeof id->gen);
+			return true;
+		}
+		return colb_store_generation(path, id->gen, sizeof id->gen) == COLB_OK;
+	}
 	if (stat(path, &sb) != 0)
 		return false;
 	fileid_of(&sb, &id->file);
@@ -450,7 +462,7 @@ static quote3_error_t open_source(qpl_source **out, char *why, size_t whylen)
 	if (st.store) {
 		/* The generation is read first: if an install switches it while the
 		 * store is opened, the next call notices and opens again. */
-		if (!ident_now(s->path, true, &s->id)) {
+		if (!ident_now(s->path, true, NULL, &s->id)) {
 			snprintf(why, whylen, "store %s: no bundle is installed, or the store is unreadable", s->path);
 			rc = SGX_QL_SERVICE_UNAVAILABLE;
 			goto done;
@@ -507,7 +519,7 @@ quote3_error_t qpl_acquire(qpl_source **out)
 	if (s) {
 		qpl_ident now;
 		/* Unchanged, or gone (nothing to switch to): keep the verified one. */
-		if (!ident_now(s->path, s->store, &now))
+		if (!ident_now(s->path, s->store, &s->id, &now))
 			return *out = s, SGX_QL_SUCCESS;
 		if (ident_eq(&now, &s->id) || is_refused(s->path, &now, NULL, NULL, NULL, 0))
 			return *out = s, SGX_QL_SUCCESS;
