@@ -21,6 +21,7 @@ extern const cli_command cmd_fleet_status;
 extern const cli_command cmd_get;
 extern const cli_command cmd_install;
 extern const cli_command cmd_status;
+extern const cli_command cmd_serve;
 extern const cli_command cmd_capture;
 
 /* The commands, in the order `colbundle --help` lists them. */
@@ -39,6 +40,7 @@ static const cli_command *const commands[] = {
 	&cmd_get,
 	&cmd_install,
 	&cmd_status,
+	&cmd_serve,
 	&cmd_version,
 };
 

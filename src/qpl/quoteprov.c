@@ -34,11 +34,11 @@ static quote3_error_t lookup_failed(const char *fn, colb_err e, quote3_error_t n
  * once per process: the QvE judges the dates, this only explains them. */
 static atomic_int stale_reported;
 
-static void note_stale(const colb_intel_item *it)
+static void note_stale(bool stale, const char *what)
 {
-	if (it->stale && !atomic_exchange(&stale_reported, 1))
+	if (stale && !atomic_exchange(&stale_reported, 1))
 		qpl_log(SGX_QL_LOG_INFO, "%s is past its nextUpdate; it is served because the freshness policy is warn "
-				     "(install a newer bundle)", it->path);
+				     "(install a newer bundle)", what);
 }
 
 /* ---- verification collateral ---------------------------------------------------------- */
@@ -152,10 +152,10 @@ static quote3_error_t get_collateral(const char *fn, colb_intel_tee tee, const u
 	} else if ((e = colb_intel_rootcacrl(s->b, &root)) != COLB_OK) {
 		rc = lookup_failed(fn, e, SGX_QL_NO_QUOTE_COLLATERAL_DATA, "root CA CRL");
 	} else {
-		note_stale(&tcb);
-		note_stale(&qe);
-		note_stale(&crl);
-		note_stale(&root);
+		note_stale(tcb.stale, tcb.path);
+		note_stale(qe.stale, qe.path);
+		note_stale(crl.stale, crl.path);
+		note_stale(root.stale, root.path);
 		rc = build_collateral(tee, &crl, &root, &tcb, &qe, out);
 		qpl_log(SGX_QL_LOG_TRACE, "%s: FMSPC %s, %s CA: evaluation number %u from bundle version %llu", fn, fm,
 			pck_ca, tcb.eval, (unsigned long long)s->version);
@@ -280,7 +280,10 @@ QPL_EXPORT quote3_error_t sgx_ql_get_quote_config(const sgx_ql_pck_cert_id_t *p_
 	cfg->cert_pce_isv_svn = pck.pcesvn;
 	cfg->cert_data_size = (uint32_t)(n + 1);
 	cfg->p_cert_data = d;
-	note_stale(&(colb_intel_item){.stale = pck.stale, .path = pck.fmspc});
+	if (pck.stale) {
+		snprintf(what, sizeof what, "the TCB info or PCK %s CRL used for platform %s", pck.ca_type, qe);
+		note_stale(true, what);
+	}
 	qpl_log(SGX_QL_LOG_TRACE, "%s: platform %s: PCK cert at TCBm %s (%s, evaluation number %u) from bundle version %llu",
 		fn, qe, pck.tcbm, pck.tcb_status, pck.eval, (unsigned long long)s->version);
 	qpl_release(s);
@@ -317,7 +320,7 @@ QPL_EXPORT quote3_error_t sgx_ql_get_qve_identity(char **pp_qve_identity, uint32
 		qpl_release(s);
 		return rc;
 	}
-	note_stale(&it);
+	note_stale(it.stale, it.path);
 	field chain = chain_field(&it);
 	char *id = it.len < UINT32_MAX ? malloc(it.len + 1) : NULL;
 	char *ch = chain.len < UINT32_MAX ? malloc(chain.len + 1) : NULL;
@@ -369,7 +372,7 @@ QPL_EXPORT quote3_error_t sgx_ql_get_root_ca_crl(uint8_t **pp_root_ca_crl, uint1
 		qpl_release(s);
 		return SGX_QL_ERROR_UNEXPECTED;
 	}
-	note_stale(&it);
+	note_stale(it.stale, it.path);
 	uint8_t *crl = malloc(it.len + 1);
 	if (!crl) {
 		qpl_release(s);

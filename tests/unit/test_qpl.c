@@ -73,6 +73,7 @@ static const char *const abi_names[] = {
 static struct {
 	char dir[PATH_MAX];        /* $B/qpl-fixture: kept between runs */
 	char pki[PATH_MAX];        /* colb-pkigen output */
+	char pki_old[PATH_MAX];    /* the same 40 days ago: its collateral is stale */
 	char libdir[PATH_MAX];     /* the install prefix's library directory */
 	char work[PATH_MAX];       /* this run's bundles and configuration */
 	char key[PATH_MAX];        /* the publisher key (NAME.key / NAME.pub) */
@@ -117,27 +118,29 @@ static void fixture_paths(void)
 {
 	xsnprintf(fx.dir, sizeof fx.dir, "%s/qpl-fixture", t_build_dir());
 	xsnprintf(fx.pki, sizeof fx.pki, "%s/pki", fx.dir);
+	xsnprintf(fx.pki_old, sizeof fx.pki_old, "%s/pki-old", fx.dir);
 	xsnprintf(fx.libdir, sizeof fx.libdir, "%s/root/usr/lib", fx.dir);
 }
 
-/* The synthetic PKI, generated at the current time (collateral has
- * lifetimes), reused for a few hours because generating takes a while. */
-static void prepare_pki(void)
+/* The synthetic PKI, generated at the current time minus age_days
+ * (collateral has lifetimes: 30 days for TCB infos), reused for a few hours
+ * because generating takes a while. */
+static void prepare_pki(const char *out, int age_days)
 {
 	char stamp[PATH_MAX + 16], pkigen[PATH_MAX];
-	xsnprintf(stamp, sizeof stamp, "%s/.stamp", fx.pki);
+	xsnprintf(stamp, sizeof stamp, "%s/.stamp", out);
 	xsnprintf(pkigen, sizeof pkigen, "%s/colb-pkigen", t_build_dir());
 	struct stat st, sg;
 	if (stat(pkigen, &sg) != 0)
 		die("%s is not built", pkigen);
 	if (stat(stamp, &st) == 0 && time(NULL) - st.st_mtime < FIXTURE_MAX_AGE && st.st_mtime >= sg.st_mtime)
 		return;
-	time_t now = time(NULL);
+	time_t now = time(NULL) - (time_t)age_days * 86400;
 	now -= now % 3600;
 	char iso[32];
 	strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
 	if (t_sh("rm -rf '%s' && mkdir -p '%s' && '%s' --out '%s' --intel 4 --amd 0 --now %s >/dev/null",
-		     fx.pki, fx.dir, pkigen, fx.pki, iso) != 0)
+		 out, fx.dir, pkigen, out, iso) != 0)
 		die("colb-pkigen failed");
 	if (t_sh("touch '%s'", stamp) != 0)
 		die("cannot write %s", stamp);
@@ -386,22 +389,29 @@ static void assert_bytes(const char *what, const void *got, size_t got_len, cons
 
 /* ---- bundles ------------------------------------------------------------------------ */
 
-static colb_trust *test_root_trust(void)
+static colb_trust *pki_root_trust(const char *pki_dir)
 {
 	colb_trust *t = colb_trust_new();
 	size_t len;
-	uint8_t *der = t_read(t_path(fx.pki, "roots/intel-root.der"), &len);
+	uint8_t *der = t_read(t_path(pki_dir, "roots/intel-root.der"), &len);
 	assert_int_equal(colb_trust_add_intel_root(t, der, len), COLB_OK);
 	free(der);
 	return t;
 }
 
-static void make_bundle(const char *out, const char *baseline, uint64_t version, const char *keyname)
+static colb_trust *test_root_trust(void)
 {
-	colb_trust *t = test_root_trust();
-	colb_intel_input *in = colb_intel_input_new(t, 0);
+	return pki_root_trust(fx.pki);
+}
+
+/* A bundle of a PKI's Intel answers, validated at `at` (0: now). */
+static void make_bundle_of(const char *pki_dir, time_t at, const char *out, const char *baseline, uint64_t version,
+			   const char *keyname)
+{
+	colb_trust *t = pki_root_trust(pki_dir);
+	colb_intel_input *in = colb_intel_input_new(t, at);
 	assert_non_null(in);
-	if (colb_intel_input_add_dir(in, t_path(fx.pki, "intel")) != COLB_OK)
+	if (colb_intel_input_add_dir(in, t_path(pki_dir, "intel")) != COLB_OK)
 		fail_msg("intel input: %s", colb_intel_input_error(in));
 	assert_int_equal(colb_intel_input_set_baseline(in, baseline), COLB_OK);
 	colb_writer *w = colb_writer_new();
@@ -420,6 +430,11 @@ static void make_bundle(const char *out, const char *baseline, uint64_t version,
 	colb_writer_free(w);
 	colb_intel_input_free(in);
 	colb_trust_free(t);
+}
+
+static void make_bundle(const char *out, const char *baseline, uint64_t version, const char *keyname)
+{
+	make_bundle_of(fx.pki, 0, out, baseline, version, keyname);
 }
 
 /* What `colbundle install` does to the file the library watches. */
@@ -1323,6 +1338,44 @@ static void test_qpl_untrusted_or_tampered_bundle_is_root_ca_untrusted(void **st
 	use_conf(fx.conf);
 }
 
+static void test_qpl_stale_collateral_follows_the_freshness_policy(void **state)
+{
+	(void)state;
+	char bundle[PATH_MAX + 16], conf[PATH_MAX + 16], text[PATH_MAX * 3];
+	xsnprintf(bundle, sizeof bundle, "%s/stale.colb", fx.work);
+	xsnprintf(conf, sizeof conf, "%s/stale.conf", fx.work);
+	struct stat st;
+	assert_int_equal(stat(t_path(fx.pki_old, ".stamp"), &st), 0);
+	/* Packed while it was fresh (two days after it was issued). */
+	make_bundle_of(fx.pki_old, time(NULL) - 38 * 86400, bundle, "standard", 50, fx.key);
+	static const char *const policies[] = {"warn", "enforce"};
+	for (int i = 0; i < 2; i++) {
+		xsnprintf(text, sizeof text,
+			  "bundle = %s\ntrust = %s.pub\nintel_root = %s/roots/intel-root.der\nfreshness = %s\n", bundle,
+			  fx.key, fx.pki_old, policies[i]);
+		FILE *f = fopen(conf, "w");
+		assert_non_null(f);
+		fputs(text, f);
+		fclose(f);
+		use_conf(conf);
+		log_reset();
+		sgx_ql_qve_collateral_t *c = NULL;
+		quote3_error_t rc = q.sgx_ql_get_quote_verification_collateral(fx.fmspc, 6, "processor", &c);
+		if (i == 0) {
+			/* Served: the QvE judges the dates; the library says why it served. */
+			if (rc != SGX_QL_SUCCESS)
+				fail_msg("freshness = warn: 0x%04x, expected success; log:\n%s", rc, log_text);
+			assert_logged("past its nextUpdate");
+			q.sgx_ql_free_quote_verification_collateral(c);
+		} else {
+			assert_int_equal(rc, SGX_QL_UNABLE_TO_GET_COLLATERAL);
+			assert_null(c);
+			assert_logged("UNABLE_TO_GET_COLLATERAL");
+		}
+	}
+	use_conf(fx.conf);
+}
+
 static void test_qpl_switches_to_a_newly_installed_bundle(void **state)
 {
 	(void)state;
@@ -1575,7 +1628,8 @@ int main(int argc, char **argv)
 {
 	fixture_paths();
 	if (!getenv("QPL_TEST_CHILD")) {
-		prepare_pki();
+		prepare_pki(fx.pki, 0);
+		prepare_pki(fx.pki_old, 40);
 		install_library();
 		if (argc > 1 && !strcmp(argv[1], "--prepare"))
 			return 0;
@@ -1605,6 +1659,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_qpl_broken_configuration_is_a_logged_config_error),
 		cmocka_unit_test(test_qpl_environment_overrides_bundle_and_trust),
 		cmocka_unit_test(test_qpl_untrusted_or_tampered_bundle_is_root_ca_untrusted),
+		cmocka_unit_test(test_qpl_stale_collateral_follows_the_freshness_policy),
 		cmocka_unit_test(test_qpl_switches_to_a_newly_installed_bundle),
 		cmocka_unit_test(test_qpl_concurrent_calls_while_a_new_bundle_is_installed),
 		cmocka_unit_test(test_qpl_serves_the_site_store_and_follows_its_installs),
