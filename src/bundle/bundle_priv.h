@@ -22,8 +22,9 @@
  * conversion shows), ^Z. The name has four letters, so PNG's final LF does not fit. */
 #define COLB_MAGIC "\x89" "COLB\r\n\x1a"
 #define COLB_MAGIC_LEN 8
-#define COLB_HEADER_LEN 28        /* magic, major, minor, manifest_len, sigblock_len, payload_len */
-#define COLB_SIGNED_HEADER_LEN 24 /* the same without sigblock_len */
+#define COLB_HEADER_LEN 32        /* magic, major, minor, manifest_len, sigblock_len, payload_len,
+				     rotation_len */
+#define COLB_SIGNED_HEADER_LEN 28 /* the same without sigblock_len */
 #define COLB_SIG_ENTRY_LEN 72     /* keyid[8] + Ed25519 signature[64] */
 #define COLB_MAX_MANIFEST (64u << 20)
 #define COLB_MAX_SIGS 64u
@@ -32,11 +33,12 @@
 
 typedef struct colb_envelope {
 	uint16_t major, minor;
-	uint32_t manifest_len, sigblock_len;
+	uint32_t manifest_len, sigblock_len, rotation_len;
 	uint64_t payload_len;
 	const uint8_t *header;   /* COLB_HEADER_LEN bytes */
 	const uint8_t *manifest;
 	const uint8_t *sigblock; /* count (u16) then count entries */
+	const uint8_t *rotation; /* the key-rotation section (rotation.h), may be empty */
 	const uint8_t *payload;
 	uint16_t sig_count;
 } colb_envelope;
@@ -44,14 +46,19 @@ typedef struct colb_envelope {
 /* Decodes and length-checks an envelope; touches nothing but lengths. */
 colb_err colb_envelope_decode(const uint8_t *data, size_t len, colb_envelope *env,
 			      char *why, size_t whylen);
-/* Writes the 28-byte header. */
+/* Writes the 32-byte header, with rotation_len 0 (colb_put32(out + 28, n)
+ * sets it). */
 void colb_envelope_header(uint8_t out[COLB_HEADER_LEN], uint16_t minor, uint32_t manifest_len,
 			  uint32_t sigblock_len, uint64_t payload_len);
 /* The signed message (PAE) over the header fields and the manifest. */
 colb_err colb_envelope_pae(const colb_envelope *env, colb_buf *out);
-/* The PAE for a header that is being written. */
+/* The PAE for a header that is being written (no rotation section). */
 colb_err colb_pae_build(const uint8_t header[COLB_HEADER_LEN], const uint8_t *manifest,
 			size_t manifest_len, colb_buf *out);
+/* The same with a rotation section. */
+colb_err colb_pae_build_rot(const uint8_t header[COLB_HEADER_LEN], const uint8_t *manifest,
+			    size_t manifest_len, const uint8_t *rotation, size_t rotation_len,
+			    colb_buf *out);
 
 static inline uint16_t colb_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static inline uint32_t colb_le32(const uint8_t *p)
@@ -226,6 +233,11 @@ struct colb_bundle {
 colb_err colb_envelope_build(const uint8_t *manifest, size_t manifest_len, const uint8_t *payload,
 			     size_t payload_len, const colb_seckey *const *keys, size_t nkeys,
 			     colb_buf *out);
+/* The same with a key-rotation section (rotation.h). */
+colb_err colb_envelope_build_rot(const uint8_t *manifest, size_t manifest_len,
+				 const uint8_t *rotation, size_t rotation_len, const uint8_t *payload,
+				 size_t payload_len, const colb_seckey *const *keys, size_t nkeys,
+				 colb_buf *out);
 /* colb_writer_finish into memory. */
 colb_err colb_writer_build(colb_writer *w, const colb_seckey *key, colb_buf *out);
 

@@ -481,7 +481,7 @@ static colb_err open_bytes(colb_bundle *b, const uint8_t *data, size_t len)
 	b->at = b->opts.at ? b->opts.at : time(NULL);
 	if ((rc = colb_envelope_decode(data, len, &env, why, sizeof why)))
 		return colb_bundle_fail(b, rc, "%s", why);
-	if ((rc = colb_bundle_resolve_keyset(b, NULL, 0)))
+	if ((rc = colb_bundle_resolve_keyset(b, env.rotation, env.rotation_len)))
 		return rc;
 	if ((rc = check_signatures(b, &env)))
 		return rc;
@@ -585,7 +585,7 @@ colb_err colb_bundle_open_file(colb_bundle *b, const char *path)
 	/* Read into private memory: the bytes that were hashed must be the
 	 * bytes that are parsed, whatever happens to the file meanwhile. */
 	size_t cap = COLB_HEADER_LEN + COLB_MAX_MANIFEST + 2 + COLB_SIG_ENTRY_LEN * COLB_MAX_SIGS +
-		     COLB_MAX_PAYLOAD;
+		     COLB_ROT_MAX_SECTION + COLB_MAX_PAYLOAD;
 	colb_err rc = colb_read_file(path, cap, &data, &len, why, sizeof why);
 	if (rc) {
 		close_bundle(b);

@@ -24,9 +24,8 @@
 #define COLB_ROT_PAE_PREFIX "COLBUNDLE-ROTATIONv1"
 #define COLB_ROT_FIXED_LEN 20
 #define COLB_ROT_MAX_KEYS 64
-#define COLB_ROT_MAX_CHAIN 256
-/* The largest section: every statement at its largest. */
-#define COLB_ROT_MAX_SECTION (2 + COLB_ROT_MAX_CHAIN * (4 + COLB_ROT_FIXED_LEN + 32 * COLB_ROT_MAX_KEYS + 2 + 72 * 64))
+#define COLB_ROT_MAX_CHAIN 64
+#define COLB_ROT_MAX_SECTION (1u << 20)
 
 typedef struct colb_rot_stmt {
 	uint64_t version;

@@ -15,6 +15,7 @@
 #include <archive_entry.h>
 
 #include "bundle/bundle_priv.h"
+#include "bundle/rotation.h"
 
 struct colb_writer {
 	char error[512];
@@ -26,6 +27,8 @@ struct colb_writer {
 	colb_mfile *files;
 	uint8_t **data;
 	size_t n, cap;
+	colb_buf rotation;      /* the key-rotation section being built */
+	unsigned nrotation;
 };
 
 #define DEFAULT_VALIDITY (90 * 86400)
@@ -61,6 +64,7 @@ void colb_writer_free(colb_writer *w)
 	free(w->data);
 	free(w->publisher);
 	json_decref(w->baseline);
+	colb_buf_free(&w->rotation);
 	free(w);
 }
 
@@ -317,15 +321,25 @@ colb_err colb_envelope_build(const uint8_t *manifest, size_t manifest_len, const
 			     size_t payload_len, const colb_seckey *const *keys, size_t nkeys,
 			     colb_buf *out)
 {
-	if (nkeys > COLB_MAX_SIGS || manifest_len > UINT32_MAX)
+	return colb_envelope_build_rot(manifest, manifest_len, NULL, 0, payload, payload_len, keys,
+				       nkeys, out);
+}
+
+colb_err colb_envelope_build_rot(const uint8_t *manifest, size_t manifest_len,
+				 const uint8_t *rotation, size_t rotation_len, const uint8_t *payload,
+				 size_t payload_len, const colb_seckey *const *keys, size_t nkeys,
+				 colb_buf *out)
+{
+	if (nkeys > COLB_MAX_SIGS || manifest_len > UINT32_MAX || rotation_len > COLB_ROT_MAX_SECTION)
 		return COLB_ERR_INVALID_ARG;
 	uint32_t sigblock_len = 2 + COLB_SIG_ENTRY_LEN * (uint32_t)nkeys;
 	uint8_t header[COLB_HEADER_LEN], cnt[2];
 	colb_envelope_header(header, COLB_FORMAT_MINOR, (uint32_t)manifest_len, sigblock_len,
 			     payload_len);
+	colb_put32(header + 28, (uint32_t)rotation_len);
 	colb_buf pae;
 	colb_buf_init(&pae, 0);
-	colb_err rc = colb_pae_build(header, manifest, manifest_len, &pae);
+	colb_err rc = colb_pae_build_rot(header, manifest, manifest_len, rotation, rotation_len, &pae);
 	colb_put16(cnt, (uint16_t)nkeys);
 	if (!rc && !(rc = colb_buf_append(out, header, sizeof header)) &&
 	    !(rc = colb_buf_append(out, manifest, manifest_len)))
@@ -336,6 +350,8 @@ colb_err colb_envelope_build(const uint8_t *manifest, size_t manifest_len, const
 		if (!(rc = colb_buf_append(out, keys[i]->keyid, COLB_KEYID_BYTES)))
 			rc = colb_buf_append(out, sig, sizeof sig);
 	}
+	if (!rc && rotation_len)
+		rc = colb_buf_append(out, rotation, rotation_len);
 	if (!rc)
 		rc = colb_buf_append(out, payload, payload_len);
 	colb_buf_free(&pae);
@@ -415,7 +431,8 @@ colb_err colb_writer_build(colb_writer *w, const colb_seckey *key, colb_buf *out
 		goto out;
 	}
 	const colb_seckey *keys[1] = {key};
-	if ((rc = colb_envelope_build(manifest.data, manifest.len, payload.data, payload.len, keys, 1, out)))
+	if ((rc = colb_envelope_build_rot(manifest.data, manifest.len, w->rotation.data, w->rotation.len,
+					  payload.data, payload.len, keys, 1, out)))
 		wfail(w, rc, "envelope: %s", colb_strerror(rc));
 out:
 	free(order);
@@ -440,6 +457,48 @@ colb_err colb_writer_finish(colb_writer *w, const colb_seckey *key, const char *
 	return rc;
 }
 
+/* ---- key rotation ------------------------------------------------------------------ */
+
+colb_err colb_writer_add_rotation(colb_writer *w, const uint8_t *stmt, size_t len)
+{
+	if (!w || !stmt)
+		return COLB_ERR_INVALID_ARG;
+	colb_rot_stmt st;
+	char why[256];
+	colb_err rc = colb_rot_decode(stmt, len, &st, why, sizeof why);
+	if (rc)
+		return wfail(w, rc, "%s", why);
+	if (w->nrotation >= COLB_ROT_MAX_CHAIN)
+		return wfail(w, COLB_ERR_LIMIT, "rotation: more than %d statements", COLB_ROT_MAX_CHAIN);
+	uint8_t cnt[2], l[4];
+	if (w->rotation.max == 0)
+		colb_buf_init(&w->rotation, COLB_ROT_MAX_SECTION + 4 + len);
+	if (w->rotation.len == 0 && (rc = colb_buf_append(&w->rotation, "\0\0", 2)))
+		return wfail(w, rc, "rotation: out of memory");
+	colb_put32(l, (uint32_t)len);
+	if ((rc = colb_buf_append(&w->rotation, l, 4)) || (rc = colb_buf_append(&w->rotation, stmt, len)))
+		return wfail(w, rc, "rotation: out of memory");
+	colb_put16(cnt, (uint16_t)++w->nrotation);
+	memcpy(w->rotation.data, cnt, 2);
+	colb_rot_stmt *all = calloc(w->nrotation, sizeof *all);
+	size_t n;
+	if (!all)
+		return wfail(w, COLB_ERR_NOMEM, "rotation: out of memory");
+	rc = colb_rot_section_decode(w->rotation.data, w->rotation.len, all, w->nrotation, &n, why,
+				     sizeof why);
+	free(all);
+	if (rc || w->rotation.len > COLB_ROT_MAX_SECTION) {
+		/* take the statement back out: the chain must stay consecutive */
+		w->rotation.len -= 4 + len;
+		colb_put16(cnt, (uint16_t)--w->nrotation);
+		memcpy(w->rotation.data, cnt, 2);
+		if (w->nrotation == 0)
+			w->rotation.len = 0;
+		return wfail(w, rc ? rc : COLB_ERR_LIMIT, "%s", rc ? why : "rotation: section over its cap");
+	}
+	return COLB_OK;
+}
+
 /* ---- sign ------------------------------------------------------------------------- */
 
 colb_err colb_sign_file(const char *path, const colb_seckey *key, char *errbuf, size_t errlen)
@@ -450,7 +509,7 @@ colb_err colb_sign_file(const char *path, const colb_seckey *key, char *errbuf, 
 	size_t len = 0;
 	char why[512];
 	size_t cap = COLB_HEADER_LEN + COLB_MAX_MANIFEST + 2 + COLB_SIG_ENTRY_LEN * COLB_MAX_SIGS +
-		     COLB_MAX_PAYLOAD;
+		     COLB_ROT_MAX_SECTION + COLB_MAX_PAYLOAD;
 	colb_err rc = colb_read_file(path, cap, &data, &len, errbuf, errlen);
 	if (rc)
 		return rc;
@@ -505,6 +564,7 @@ colb_err colb_sign_file(const char *path, const colb_seckey *key, char *errbuf, 
 	    (rc = colb_buf_append(&out, env.sigblock + 2, env.sigblock_len - 2)) ||
 	    (rc = colb_buf_append(&out, key->keyid, COLB_KEYID_BYTES)) ||
 	    (rc = colb_buf_append(&out, sig, sizeof sig)) ||
+	    (rc = colb_buf_append(&out, env.rotation, env.rotation_len)) ||
 	    (rc = colb_buf_append(&out, env.payload, env.payload_len)))
 		goto oom;
 	rc = colb_write_file_atomic(path, out.data, out.len, 0644, errbuf, errlen);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cli/common.h"
+#include "cli/site_cli.h"
 #include "util/util.h"
 
 typedef struct create_inputs {
@@ -161,6 +162,8 @@ static int run(int argc, char **argv)
 {
 	const char *out = NULL, *key = NULL, *pwfile = NULL, *publisher = NULL, *v;
 	const char *version_s = NULL, *expires_s = NULL, *valid_s = NULL, *created_s = NULL;
+	const char *rotation[CLI_MAX_LIST];
+	size_t nrotation = 0;
 	create_inputs in = {0};
 	for (int i = 1; i < argc; i++) {
 		/* ---- INPUT OPTIONS: one branch per kind of input ---------------- */
@@ -225,6 +228,10 @@ static int run(int argc, char **argv)
 		} else if (cli_opt("create", argc, argv, &i, "--publisher", &v)) {
 			if (!(publisher = v))
 				return EXIT_USAGE;
+		} else if (cli_opt("create", argc, argv, &i, "--rotation", &v)) {
+			if (!v || nrotation >= CLI_MAX_LIST)
+				return EXIT_USAGE;
+			rotation[nrotation++] = v;
 		} else {
 			cli_err("create", "unexpected argument '%s' (see --help)", argv[i]);
 			return EXIT_USAGE;
@@ -291,6 +298,19 @@ static int run(int argc, char **argv)
 	in.at = created;
 	if ((ex = add_inputs(&in, w)) || (ex = add_intel_inputs(&in, w)) || (ex = add_amd_inputs(&in, w)))
 		goto out;
+	for (size_t r = 0; r < nrotation; r++) {
+		uint8_t *stmt;
+		size_t slen;
+		if ((ex = cli_read_rotation("create", rotation[r], &stmt, &slen)))
+			goto out;
+		rc = colb_writer_add_rotation(w, stmt, slen);
+		free(stmt);
+		if (rc) {
+			cli_err("create", "--rotation %s: %s", rotation[r], colb_writer_error(w));
+			ex = cli_exit_for(rc);
+			goto out;
+		}
+	}
 	if ((rc = colb_writer_finish(w, k, out))) {
 		cli_err("create", "%s: %s", out, colb_writer_error(w));
 		ex = cli_exit_for(rc);
@@ -338,7 +358,10 @@ const cli_command cmd_create = {
 		 "  --expires TIME       RFC 3339 UTC expiry time\n"
 		 "  --valid-for DAYS     expiry as days after creation (default 90)\n"
 		 "  --created TIME       creation time (default: $SOURCE_DATE_EPOCH, else now)\n"
-		 "  --publisher NAME     the publisher's name (default: \"key <KEYID>\")\n\n"
+		 "  --publisher NAME     the publisher's name (default: \"key <KEYID>\")\n"
+		 "  --rotation STMT      a key-rotation statement to carry (`colbundle rotate`;\n"
+		 "                       repeatable, oldest first); KEY is then a key of the\n"
+		 "                       keyset the last statement names\n\n"
 		 "The same inputs, key and creation time give the same bytes.\n",
 	.run = run,
 };

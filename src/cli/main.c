@@ -21,6 +21,7 @@ extern const cli_command cmd_fleet_status;
 extern const cli_command cmd_get;
 extern const cli_command cmd_install;
 extern const cli_command cmd_status;
+extern const cli_command cmd_rotate;
 extern const cli_command cmd_serve;
 extern const cli_command cmd_capture;
 
@@ -40,6 +41,7 @@ static const cli_command *const commands[] = {
 	&cmd_get,
 	&cmd_install,
 	&cmd_status,
+	&cmd_rotate,
 	&cmd_serve,
 	&cmd_version,
 };

@@ -22,4 +22,9 @@ typedef struct site_ctx {
 int site_ctx_init(site_ctx *s, const cli_common *c, const char *cmd, const char *store);
 void site_ctx_free(site_ctx *s);
 
+/* Reads a key-rotation statement file (`colbundle rotate --out`): a comment
+ * line, then the base64 of the binary statement. *out is malloc'd. Prints
+ * the reason and returns the exit code on failure. */
+int cli_read_rotation(const char *cmd, const char *path, uint8_t **out, size_t *len);
+
 #endif

@@ -277,6 +277,9 @@ COLB_API COLB_WUR colb_err colb_rotation_create(const colb_trust *new_keys, uint
 COLB_API COLB_WUR colb_err colb_rotation_describe(const uint8_t *stmt, size_t len, uint64_t *version,
 						  unsigned *threshold, size_t *nkeys, size_t *nsigs,
 						  char *errbuf, size_t errlen);
+/* Appends a statement to the chain the writer's bundle carries (in
+ * ascending keyset version, consecutive). */
+COLB_API COLB_WUR colb_err colb_writer_add_rotation(colb_writer *w, const uint8_t *stmt, size_t len);
 /* The version of the keyset an open bundle's signatures verified under. */
 COLB_API uint64_t colb_bundle_keyset_version(const colb_bundle *b);
 

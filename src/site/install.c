@@ -391,8 +391,14 @@ colb_err colb_store_install(const char *store_dir, const char *bundle_path, cons
 	res->expired = at >= colb_bundle_expires(b);
 	step_done("verified");
 	if (have_cur && v == cur.version) {
+		/* Already current (maybe by an install that died after switching):
+		 * only sweep what such an install may have left. */
 		res->unchanged = 1;
 		snprintf(res->generation, sizeof res->generation, "%s", cur_gen);
+		char prev[COLB_STORE_GEN_MAX + 8] = "";
+		ssize_t pl = readlinkat(sfd, "previous", prev, sizeof prev - 1);
+		prev[pl > 2 ? pl : 0] = 0;
+		sweep(sfd, cur_gen, pl > 2 && !strncmp(prev, "g/", 2) ? prev + 2 : NULL);
 		goto out;
 	}
 

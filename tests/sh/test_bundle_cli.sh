@@ -112,7 +112,8 @@ head -c 100 a.colb >t.colb
 exit_is "a truncated bundle is refused" 1 "$COLB" verify t.colb --trust pub1.pub --at $AT
 
 # the specification's plain-tar one-liner
-off=$(od -An -tu1 -j12 -N8 a.colb | awk '{print 28+$1+256*$2+65536*$3+16777216*$4+$5+256*$6+65536*$7+16777216*$8}')
+off=$(( $(od -An -tu1 -j12 -N8 a.colb | awk '{print 32+$1+256*$2+65536*$3+16777216*$4+$5+256*$6+65536*$7+16777216*$8}') \
+      + $(od -An -tu1 -j28 -N4 a.colb | awk '{print $1+256*$2+65536*$3+16777216*$4}') ))
 tail -c +$((off + 1)) a.colb | tar tzf - >tar.list 2>tar.err
 if [ "$(wc -l <tar.list)" = 4 ] && grep -q '^intel/crl/processor.der$' tar.list; then ok "plain tar lists the payload after the envelope"; else not_ok "plain tar lists the payload after the envelope" "$(cat tar.err tar.list)"; fi
 tail -c +$((off + 1)) a.colb | tar tvzf - | grep -q 'rw-r--r-- 0/0.*2025-06-01 00:00 intel/crl/processor.der' && ok "entries are 0644, uid 0, mtime = created" || not_ok "entries are 0644, uid 0, mtime = created" "$(tail -c +$((off + 1)) a.colb | tar tvzf - | head -2)"
