@@ -1248,8 +1248,8 @@ static void summary(capture *c)
 				    "why", r->why[0] ? r->why : NULL));
 		return;
 	}
-	if (cfg->output == CAP_OUT_QUIET && !r->why[0])
-		return;
+	if ((cfg->output == CAP_OUT_QUIET && !r->why[0]) || !c->nitems)
+		return; /* nothing was attempted: the caller prints why */
 	fprintf(stderr,
 		"capture: %lu fetched, %lu resumed from %s, %lu reused from the old bundle, %lu not offered, "
 		"%lu failed; %lu requests, %lu retries; fetch %.1f s, total %.1f s\n",

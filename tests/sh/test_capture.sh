@@ -181,6 +181,30 @@ cmp -s "$T/clean.colb" "$T/reuse.colb" && ok "the bundle with reused items equal
 if capture "$T/json.colb" --json >"$T/out" 2>"$T/err"; then ok "capture --json succeeds"; else not_ok "capture --json succeeds" "$(tail -3 "$T/err")"; fi
 tail -1 "$T/out" | grep -q '"event":"summary","ok":true' && ok "--json ends with a summary event" || not_ok "--json ends with a summary event" "$(tail -1 "$T/out")"
 
+# ---- platform_list.json instead of the CSV; an explicit evaluation number --------------
+start_mock
+awk -F, 'BEGIN { printf "[" } { printf "%s{\"enc_ppid\":\"%s\",\"pce_id\":\"%s\",\"cpu_svn\":\"%s\",\"pce_svn\":\"%s\",\"qe_id\":\"%s\",\"platform_manifest\":\"\"}", (NR > 1 ? "," : ""), $1, $2, $3, $4, $5 } END { print "]" }' \
+	"$PKI/intel-pckid.csv" >"$PKI/platform_list.json"
+sed 's/"pckid_csv":\["intel-pckid.csv"\],"platform_list":\[\]/"pckid_csv":[],"platform_list":["platform_list.json"]/' \
+	"$PKI/fleet.json" >"$PKI/fleet-pl.json"
+if grep -q '"platform_list":\["platform_list.json"\]' "$PKI/fleet-pl.json" &&
+	capture "$T/pl.colb" --fleet "$PKI/fleet-pl.json" >"$T/out" 2>"$T/err"; then
+	ok "a fleet naming a platform_list.json captures"
+else
+	not_ok "a fleet naming a platform_list.json captures" "$(tail -3 "$T/err")"
+fi
+cmp -s "$T/clean.colb" "$T/pl.colb" && ok "platform_list.json and the CSV give the same bundle" || not_ok "platform_list.json and the CSV give the same bundle"
+if capture "$T/eval16.colb" --tcb standard,16 >"$T/out" 2>"$T/err" &&
+	"$COLB" ls "$T/eval16.colb" --trust "$T/k.pub" --at $AT --intel-root "$PKI/roots/intel-root.der" \
+		--amd-ark "$PKI/roots/amd-Milan-ark.der" --amd-ark "$PKI/roots/amd-Genoa-ark.der" \
+		--amd-ark "$PKI/roots/amd-Turin-ark.der" >"$T/ls" 2>&1 &&
+	grep -q 'intel/tcbinfo/sgx/00906ED50000/16.json' "$T/ls" && ! grep -q '/18.json' "$T/ls"; then
+	ok "--tcb standard,16 takes evaluation number 16 and not the early set"
+else
+	not_ok "--tcb standard,16 takes evaluation number 16 and not the early set" "$(tail -3 "$T/err") $(grep tcbinfo "$T/ls" | head -3)"
+fi
+grep -q 'tcbEvaluationDataNumber=16' "$T/mock.log" && ok "an evaluation number is asked for as tcbEvaluationDataNumber" || not_ok "an evaluation number is asked for as tcbEvaluationDataNumber"
+
 # ---- a PCCS instead of the PCS: its /rootcacrl answers hex ------------------------------
 start_mock
 if "$COLB" capture --fleet "$PKI/fleet.json" --pccs "$URL" --kds "$URL" --kds-interval 0 \
