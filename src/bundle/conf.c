@@ -51,11 +51,15 @@ static char *resolve(const char *base, const char *v)
 
 static bool push(char ***list, size_t *n, char *v)
 {
-	if (!v || *n >= 64)
+	if (!v || *n >= 64) {
+		free(v);
 		return false;
+	}
 	char **l = realloc(*list, (*n + 1) * sizeof *l);
-	if (!l)
+	if (!l) {
+		free(v);
 		return false;
+	}
 	l[(*n)++] = v;
 	*list = l;
 	return true;
