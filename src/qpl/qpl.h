@@ -10,6 +10,7 @@
 #ifndef COLB_QPL_H
 #define COLB_QPL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -66,6 +67,10 @@ typedef struct qpl_source {
 	bool store;            /* path is a site store (format-spec/site-store.md) */
 	qpl_ident id;          /* of the bundle that was verified */
 	uint64_t version;
+	/* Held around the libcolbundle lookups (not the copies): a failing
+	 * lookup writes the handle's shared error message, so two of them at
+	 * once would race. */
+	pthread_mutex_t lookup_lock;
 } qpl_source;
 
 /* A reference to the current bundle, opening it on first use and switching

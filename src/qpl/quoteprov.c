@@ -133,29 +133,46 @@ static quote3_error_t get_collateral(const char *fn, colb_intel_tee tee, const u
 		return rc;
 	colb_intel_item tcb, qe, crl, root;
 	colb_err e;
+	int failed = 0;
+	colb_intel_identity qe_kind = tee == COLB_INTEL_TDX ? COLB_INTEL_ID_TD_QE : COLB_INTEL_ID_QE;
+	pthread_mutex_lock(&s->lookup_lock);
+	if ((e = colb_intel_tcbinfo(s->b, tee, fmspc, eval, &tcb)) != COLB_OK)
+		failed = 1;
+	/* The identity must come from the same evaluation as the TCB info. */
+	else if ((e = colb_intel_identity_get(s->b, qe_kind, tcb.eval, &qe)) != COLB_OK)
+		failed = 2;
+	else if ((e = colb_intel_pckcrl(s->b, ca, &crl)) != COLB_OK)
+		failed = 3;
+	else if ((e = colb_intel_rootcacrl(s->b, &root)) != COLB_OK)
+		failed = 4;
+	pthread_mutex_unlock(&s->lookup_lock);
 	const char *tee_name = tee == COLB_INTEL_TDX ? "TDX" : "SGX";
-	if ((e = colb_intel_tcbinfo(s->b, tee, fmspc, eval, &tcb)) != COLB_OK) {
+	switch (failed) {
+	case 1:
 		if (eval)
 			snprintf(what, sizeof what, "%s TCB info of FMSPC %s at evaluation number %u", tee_name, fm, eval);
 		else
 			snprintf(what, sizeof what, "%s TCB info of FMSPC %s at the baseline", tee_name, fm);
-		rc = lookup_failed(fn, e, SGX_QL_NO_QUOTE_COLLATERAL_DATA, what);
-	} else if ((e = colb_intel_identity_get(s->b, tee == COLB_INTEL_TDX ? COLB_INTEL_ID_TD_QE : COLB_INTEL_ID_QE,
-						tcb.eval, &qe)) != COLB_OK) {
-		/* The identity must come from the same evaluation as the TCB info. */
+		break;
+	case 2:
 		snprintf(what, sizeof what, "%s identity at evaluation number %u (that of FMSPC %s's TCB info)",
 			 tee == COLB_INTEL_TDX ? "TD_QE" : "QE", tcb.eval, fm);
-		rc = lookup_failed(fn, e, SGX_QL_NO_QUOTE_COLLATERAL_DATA, what);
-	} else if ((e = colb_intel_pckcrl(s->b, ca, &crl)) != COLB_OK) {
+		break;
+	case 3:
 		snprintf(what, sizeof what, "PCK %s CRL", pck_ca);
+		break;
+	case 4:
+		snprintf(what, sizeof what, "root CA CRL");
+		break;
+	}
+	if (failed) {
 		rc = lookup_failed(fn, e, SGX_QL_NO_QUOTE_COLLATERAL_DATA, what);
-	} else if ((e = colb_intel_rootcacrl(s->b, &root)) != COLB_OK) {
-		rc = lookup_failed(fn, e, SGX_QL_NO_QUOTE_COLLATERAL_DATA, "root CA CRL");
 	} else {
 		note_stale(tcb.stale, tcb.path);
 		note_stale(qe.stale, qe.path);
 		note_stale(crl.stale, crl.path);
 		note_stale(root.stale, root.path);
+		/* The bytes belong to the bundle, which our reference keeps alive. */
 		rc = build_collateral(tee, &crl, &root, &tcb, &qe, out);
 		qpl_log(SGX_QL_LOG_TRACE, "%s: FMSPC %s, %s CA: evaluation number %u from bundle version %llu", fn, fm,
 			pck_ca, tcb.eval, (unsigned long long)s->version);
@@ -246,10 +263,12 @@ QPL_EXPORT quote3_error_t sgx_ql_get_quote_config(const sgx_ql_pck_cert_id_t *p_
 	if (rc)
 		return rc;
 	colb_intel_pck pck;
+	pthread_mutex_lock(&s->lookup_lock);
 	colb_err e = colb_intel_pck_select(s->b, qe_id, pce_id, cpusvn, pcesvn, 0, &pck);
 	/* A platform the bundle knows by its encrypted PPID only (PCK Cert ID CSVs). */
 	if (e == COLB_ERR_NOT_FOUND && ppid)
 		e = colb_intel_pck_select_by_ppid(s->b, ppid, ppid_size, pce_id, cpusvn, pcesvn, 0, &pck);
+	pthread_mutex_unlock(&s->lookup_lock);
 	if (e) {
 		snprintf(what, sizeof what, "PCK cert of platform QE ID %s, PCE ID %04X, PCE SVN %u", qe, pce_id, pcesvn);
 		/* The cert chosen for the platform's TCB is revoked: it is never served. */
@@ -314,7 +333,9 @@ QPL_EXPORT quote3_error_t sgx_ql_get_qve_identity(char **pp_qve_identity, uint32
 	if (rc)
 		return rc;
 	colb_intel_item it;
+	pthread_mutex_lock(&s->lookup_lock);
 	colb_err e = colb_intel_identity_get(s->b, COLB_INTEL_ID_QVE, 0, &it);
+	pthread_mutex_unlock(&s->lookup_lock);
 	if (e) {
 		rc = lookup_failed(fn, e, SGX_QL_NO_QVE_IDENTITY_DATA, "QvE identity at the baseline");
 		qpl_release(s);
@@ -360,7 +381,9 @@ QPL_EXPORT quote3_error_t sgx_ql_get_root_ca_crl(uint8_t **pp_root_ca_crl, uint1
 	if (rc)
 		return rc;
 	colb_intel_item it;
+	pthread_mutex_lock(&s->lookup_lock);
 	colb_err e = colb_intel_rootcacrl(s->b, &it);
+	pthread_mutex_unlock(&s->lookup_lock);
 	if (e) {
 		rc = lookup_failed(fn, e, SGX_QL_NO_QUOTE_COLLATERAL_DATA, "root CA CRL");
 		qpl_release(s);

@@ -172,6 +172,7 @@ static void source_free(qpl_source *s)
 {
 	if (!s)
 		return;
+	pthread_mutex_destroy(&s->lookup_lock);
 	colb_bundle_free(s->b);
 	colb_opts_free(s->opts);
 	colb_trust_free(s->trust);
@@ -444,12 +445,16 @@ static quote3_error_t open_source(qpl_source **out, char *why, size_t whylen)
 	int fd = -1;
 	if (rc)
 		goto done;
-	s = calloc(1, sizeof *s);
-	if (!s || !(s->path = strdup(st.bundle))) {
+	if (!(s = calloc(1, sizeof *s))) {
 		rc = SGX_QL_ERROR_OUT_OF_MEMORY;
 		goto done;
 	}
 	atomic_init(&s->refs, 1);
+	pthread_mutex_init(&s->lookup_lock, NULL);
+	if (!(s->path = strdup(st.bundle))) {
+		rc = SGX_QL_ERROR_OUT_OF_MEMORY;
+		goto done;
+	}
 	/* The configuration is judged whole before any bundle is. */
 	if ((rc = make_trust(&st, &s->trust, why, whylen)) || (rc = make_opts(&st, s->trust, &s->opts, why, whylen)))
 		goto done;

@@ -180,9 +180,19 @@ static int make_fleet(fleet *f)
 		if (sh("chmod -R u+w '%s' 2>/dev/null; rm -rf '%s'", f->store, f->store) != 0)
 			return -1;
 	}
-	char cur[PATH_MAX + 16];
-	snprintf(cur, sizeof cur, "%s/current", f->store);
-	if (access(cur, F_OK) != 0) {
+	/* A store made by an older build may not open with this one: made anew. */
+	colb_trust *tt = fleet_trust(f, true);
+	colb_opts *to = colb_opts_new();
+	colb_opts_set_trust(to, tt);
+	colb_bundle *tb = colb_bundle_new(to);
+	bool usable = tb && colb_bundle_open_store(tb, f->store) == COLB_OK;
+	colb_bundle_free(tb);
+	colb_opts_free(to);
+	colb_trust_free(tt);
+	if (!usable) {
+		fprintf(stderr, "bench_qpl: installing the %u-platform bundle into a store\n", f->n);
+		if (sh("chmod -R u+w '%s' 2>/dev/null; rm -rf '%s'", f->store, f->store) != 0)
+			return -1;
 		colb_trust *t = fleet_trust(f, true);
 		colb_opts *o = colb_opts_new();
 		colb_opts_set_trust(o, t);
