@@ -87,6 +87,11 @@ if capture "$T/retry.colb" >"$T/out" 2>"$T/err"; then ok "500s, resets and trunc
 [ "$(log_count 'fault=truncate')" = 2 ] && ok "the mock cut two bodies short" || not_ok "the mock cut two bodies short"
 cmp -s "$T/clean.colb" "$T/retry.colb" && ok "the bundle after retries equals the clean one" || not_ok "the bundle after retries equals the clean one"
 
+# ---- a request that times out is retried ------------------------------------------
+start_mock --fault 'delay:pckcrl?ca=platform:1:3000'
+if capture "$T/timeout.colb" --timeout 1 >"$T/out" 2>"$T/err"; then ok "a timed-out request is retried to success"; else not_ok "a timed-out request is retried to success" "$(tail -3 "$T/err")"; fi
+grep -q 'retrying PCK platform CA CRL.*imeout' "$T/err" && ok "the retry after a timeout is logged" || not_ok "the retry after a timeout is logged" "$(grep retrying "$T/err" | head -2)"
+
 # ---- a wrong signature: refused, named, no bundle ------------------------------
 start_mock --fault 'badsig:fmspc=00906ED50000&update=standard'
 if capture "$T/badsig.colb" >"$T/out" 2>"$T/err"; then
