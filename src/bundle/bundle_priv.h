@@ -218,6 +218,9 @@ struct colb_bundle {
 	uint64_t anchor_version, keyset_floor;
 	colb_trust *keyset;         /* owned; what the signatures verified under */
 	uint64_t keyset_version;
+	uint8_t *pre_chain;         /* owned; a store's recorded rotation chain, walked first */
+	size_t pre_chain_len;
+	colb_buf applied;           /* the envelope's statements the last walk applied */
 	size_t *slots;              /* open-addressing hash table of file indexes + 1 */
 	size_t nslots;
 	pthread_mutex_t lock;

@@ -148,7 +148,7 @@ void colb_bundle_free(colb_bundle *b)
 	if (!b)
 		return;
 	close_bundle(b);
-	colb_trust_free(b->anchor);
+	colb_bundle_rotation_free(b);
 	pthread_mutex_destroy(&b->lock);
 	free(b->opts.state_path);
 	free(b);

@@ -218,6 +218,26 @@ colb_err colb_keyset_walk(const colb_trust *anchor, uint64_t anchor_version, con
 			  size_t section_len, colb_trust **out, uint64_t *out_version, char *why,
 			  size_t whylen)
 {
+	return colb_keyset_walk_ex(anchor, anchor_version, section, section_len, NULL, out, out_version,
+				   why, whylen);
+}
+
+colb_err colb_rot_section_build(const uint8_t *entries, size_t len, size_t count, colb_buf *out)
+{
+	if (count == 0)
+		return COLB_OK;
+	if (count > COLB_ROT_MAX_CHAIN || len + 2 > COLB_ROT_MAX_SECTION)
+		return COLB_ERR_LIMIT;
+	uint8_t cnt[2];
+	colb_put16(cnt, (uint16_t)count);
+	colb_err rc = colb_buf_append(out, cnt, 2);
+	return rc ? rc : colb_buf_append(out, entries, len);
+}
+
+colb_err colb_keyset_walk_ex(const colb_trust *anchor, uint64_t anchor_version, const uint8_t *section,
+			     size_t section_len, colb_buf *applied, colb_trust **out,
+			     uint64_t *out_version, char *why, size_t whylen)
+{
 	*out = NULL;
 	*out_version = 0;
 	if (!anchor || anchor->nkeys == 0)
@@ -270,6 +290,14 @@ colb_err colb_keyset_walk(const colb_trust *anchor, uint64_t anchor_version, con
 					 (unsigned long long)st[i].version, (unsigned long long)cur_ver, inner);
 		} else {
 			colb_trust *next = trust_of(st[i].keys, st[i].nkeys, st[i].threshold);
+			size_t whole = st[i].body_len + 2 + (size_t)COLB_SIG_ENTRY_LEN * st[i].nsigs;
+			uint8_t l[4];
+			colb_put32(l, (uint32_t)whole);
+			if (next && applied &&
+			    (colb_buf_append(applied, l, 4) || colb_buf_append(applied, st[i].body, whole))) {
+				colb_trust_free(next);
+				next = NULL;
+			}
 			if (!next) {
 				rc = colb_seterr(why, whylen, COLB_ERR_NOMEM, "out of memory");
 			} else {
@@ -298,8 +326,22 @@ colb_err colb_bundle_resolve_keyset(colb_bundle *b, const uint8_t *section, size
 	char why[512];
 	colb_trust_free(b->keyset);
 	b->keyset = NULL;
-	colb_err rc = colb_keyset_walk(anchor, anchor_version, section, section_len, &b->keyset,
-				       &b->keyset_version, why, sizeof why);
+	if (b->applied.max == 0)
+		colb_buf_init(&b->applied, COLB_ROT_MAX_SECTION);
+	colb_buf_reset(&b->applied);
+	/* A store's recorded chain first: a site that followed a rotation
+	 * keeps following it when later bundles no longer carry the chain. */
+	colb_trust *mid = NULL;
+	colb_err rc = COLB_OK;
+	if (b->pre_chain_len) {
+		if ((rc = colb_keyset_walk(anchor, anchor_version, b->pre_chain, b->pre_chain_len, &mid,
+					   &anchor_version, why, sizeof why)))
+			return colb_bundle_fail(b, rc, "the store's recorded rotation chain: %s", why);
+		anchor = mid;
+	}
+	rc = colb_keyset_walk_ex(anchor, anchor_version, section, section_len, &b->applied, &b->keyset,
+				 &b->keyset_version, why, sizeof why);
+	colb_trust_free(mid);
 	if (rc)
 		return colb_bundle_fail(b, rc, "%s", why);
 	if (b->keyset_version < b->keyset_floor)
@@ -317,6 +359,39 @@ void colb_bundle_set_anchor(colb_bundle *b, colb_trust *anchor, uint64_t version
 	b->anchor = anchor;
 	b->anchor_version = version;
 	b->keyset_floor = floor;
+}
+
+colb_err colb_bundle_set_chain(colb_bundle *b, const uint8_t *section, size_t len)
+{
+	uint8_t *copy = NULL;
+	if (len && !(copy = malloc(len)))
+		return COLB_ERR_NOMEM;
+	if (len)
+		memcpy(copy, section, len);
+	free(b->pre_chain);
+	b->pre_chain = copy;
+	b->pre_chain_len = len;
+	return COLB_OK;
+}
+
+const uint8_t *colb_bundle_applied_chain(const colb_bundle *b, size_t *len, size_t *count)
+{
+	size_t n = 0;
+	for (size_t off = 0; off + 4 <= b->applied.len; n++)
+		off += 4 + colb_le32(b->applied.data + off);
+	*len = b->applied.len;
+	*count = n;
+	return b->applied.data;
+}
+
+void colb_bundle_rotation_free(colb_bundle *b)
+{
+	colb_trust_free(b->anchor);
+	b->anchor = NULL;
+	free(b->pre_chain);
+	b->pre_chain = NULL;
+	b->pre_chain_len = 0;
+	colb_buf_free(&b->applied);
 }
 
 void colb_bundle_set_allow_expired(colb_bundle *b, bool allow)

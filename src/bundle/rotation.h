@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "colbundle.h"
+#include "util/util.h"
 
 #define COLB_ROT_MAGIC "COLBROT1"
 #define COLB_ROT_PAE_PREFIX "COLBUNDLE-ROTATIONv1"
@@ -48,6 +49,13 @@ colb_err colb_rot_section_decode(const uint8_t *data, size_t len, colb_rot_stmt 
 colb_err colb_keyset_walk(const colb_trust *anchor, uint64_t anchor_version, const uint8_t *section,
 			  size_t section_len, colb_trust **out, uint64_t *out_version, char *why,
 			  size_t whylen);
+/* The same, appending each statement it applies to `applied` as
+ * { u32 len, statement } (no count), when applied is not NULL. */
+colb_err colb_keyset_walk_ex(const colb_trust *anchor, uint64_t anchor_version, const uint8_t *section,
+			     size_t section_len, colb_buf *applied, colb_trust **out,
+			     uint64_t *out_version, char *why, size_t whylen);
+/* Builds a section from { u32 len, statement } entries (no count). */
+colb_err colb_rot_section_build(const uint8_t *entries, size_t len, size_t count, colb_buf *out);
 
 /* Trust as a keyset. */
 size_t colb_trust_key_count(const colb_trust *t);
@@ -62,6 +70,14 @@ colb_err colb_bundle_resolve_keyset(colb_bundle *b, const uint8_t *section, size
  * keyset version accepted. Kept across opens of the handle. */
 void colb_bundle_set_anchor(colb_bundle *b, colb_trust *anchor, uint64_t version, uint64_t floor);
 void colb_bundle_set_allow_expired(colb_bundle *b, bool allow);
+/* A store's recorded chain (a section), walked from the anchor before the
+ * envelope's own; copied, kept across opens. NULL/0 clears it. */
+colb_err colb_bundle_set_chain(colb_bundle *b, const uint8_t *section, size_t len);
+/* The envelope statements the last open applied, as { u32 len, statement }
+ * entries; *count of them. */
+const uint8_t *colb_bundle_applied_chain(const colb_bundle *b, size_t *len, size_t *count);
+/* Frees what the functions above keep on the handle (colb_bundle_free). */
+void colb_bundle_rotation_free(colb_bundle *b);
 /* The keyset the open bundle's signatures verified under. */
 const colb_trust *colb_bundle_keyset(const colb_bundle *b);
 

@@ -146,6 +146,7 @@ static int run(int argc, char **argv)
 
 	char gen[COLB_STORE_GEN_MAX] = "", why[512];
 	colb_site_info si;
+	memset(&si, 0, sizeof si);
 	int sfd = open(s.store, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	colb_err rc = sfd < 0 ? COLB_ERR_STORE : colb_site_current(sfd, gen, why, sizeof why);
 	if (!rc) {
@@ -185,6 +186,7 @@ static int run(int argc, char **argv)
 			printf("COLBUNDLE CRITICAL - %s\n", json_string_value(json_array_get(r.warnings, 0)));
 			json_decref(r.warnings);
 		}
+		colb_site_info_free(&si);
 		colb_bundle_free(b);
 		site_ctx_free(&s);
 		return ST_CRITICAL;
@@ -281,6 +283,7 @@ static int run(int argc, char **argv)
 		json_decref(r.warnings);
 	}
 	int level = r.level;
+	colb_site_info_free(&si);
 	colb_bundle_free(b);
 	site_ctx_free(&s);
 	return level;

@@ -276,6 +276,39 @@ out:
 	return rc;
 }
 
+/* The chain the new generation records: the store's, then what this
+ * bundle's envelope added; the oldest statements give way past the cap. */
+static colb_err record_chain(const colb_site_info *cur, colb_bundle *b, colb_site_info *si)
+{
+	size_t alen, acount;
+	const uint8_t *applied = colb_bundle_applied_chain(b, &alen, &acount);
+	const uint8_t *old = cur->chain ? cur->chain + 2 : NULL;
+	size_t olen = cur->chain ? cur->chain_len - 2 : 0;
+	size_t ocount = cur->chain ? (size_t)(cur->chain[0] | cur->chain[1] << 8) : 0;
+	while (ocount && ocount + acount > COLB_ROT_MAX_CHAIN) {
+		uint32_t sl = (uint32_t)old[0] | (uint32_t)old[1] << 8 | (uint32_t)old[2] << 16 |
+			      (uint32_t)old[3] << 24;
+		old += 4 + sl;
+		olen -= 4 + sl;
+		ocount--;
+	}
+	colb_buf entries, sec;
+	colb_buf_init(&entries, 0);
+	colb_buf_init(&sec, 0);
+	colb_err rc = COLB_OK;
+	if ((olen && (rc = colb_buf_append(&entries, old, olen))) ||
+	    (alen && (rc = colb_buf_append(&entries, applied, alen))) ||
+	    (rc = colb_rot_section_build(entries.data, entries.len, ocount + acount, &sec))) {
+		colb_buf_free(&entries);
+		colb_buf_free(&sec);
+		return rc;
+	}
+	colb_buf_free(&entries);
+	si->chain = sec.len ? colb_buf_steal(&sec, &si->chain_len) : NULL;
+	colb_buf_free(&sec);
+	return COLB_OK;
+}
+
 colb_err colb_store_install(const char *store_dir, const char *bundle_path, const colb_opts *o,
 			    unsigned flags, colb_install_result *res, char *errbuf, size_t errlen)
 {
@@ -317,6 +350,8 @@ colb_err colb_store_install(const char *store_dir, const char *bundle_path, cons
 	colb_site_info cur, si;
 	char cur_gen[COLB_STORE_GEN_MAX] = "", gen[COLB_STORE_GEN_MAX], why[512];
 	bool have_cur = false;
+	memset(&cur, 0, sizeof cur);
+	memset(&si, 0, sizeof si);
 
 	if ((rc = ensure_dir_at(sfd, "g", errbuf, errlen)) || (rc = ensure_dir_at(sfd, "tmp", errbuf, errlen)))
 		goto out;
@@ -366,6 +401,10 @@ colb_err colb_store_install(const char *store_dir, const char *bundle_path, cons
 	} else {
 		colb_bundle_set_anchor(b, NULL, 0, have_cur ? cur.keyset_version : 0);
 	}
+	if (have_cur && colb_bundle_set_chain(b, cur.chain, cur.chain_len) != COLB_OK) {
+		rc = colb_seterr(errbuf, errlen, COLB_ERR_NOMEM, "install: out of memory");
+		goto out;
+	}
 	if ((rc = verify_bundle(b, data, len, errbuf, errlen)))
 		goto out;
 
@@ -402,8 +441,11 @@ colb_err colb_store_install(const char *store_dir, const char *bundle_path, cons
 		goto out;
 	}
 
-	memset(&si, 0, sizeof si);
 	si.version = v;
+	if ((rc = record_chain(&cur, b, &si))) {
+		colb_seterr(errbuf, errlen, rc, "install: the rotation chain: %s", colb_strerror(rc));
+		goto out;
+	}
 	memcpy(si.digest, digest, 65);
 	size_t mlen;
 	const char *mj = colb_bundle_manifest_json(b, &mlen);
@@ -445,6 +487,8 @@ colb_err colb_store_install(const char *store_dir, const char *bundle_path, cons
 	sweep(sfd, gen, have_cur ? cur_gen : NULL);
 	step_done("cleaned");
 out:
+	colb_site_info_free(&cur);
+	colb_site_info_free(&si);
 	colb_bundle_free(b);
 	free(data);
 	flock(lfd, LOCK_UN);

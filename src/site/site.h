@@ -28,10 +28,15 @@ typedef struct colb_site_info {
 	size_t nkeys;
 	time_t installed;
 	bool allow_expired;
+	/* the rotation statements this store has followed, oldest first, as a
+	 * section (rotation.h; NULL when none) */
+	uint8_t *chain;
+	size_t chain_len;
 } colb_site_info;
 
-/* Strict parse of site.json. */
+/* Strict parse of site.json; colb_site_info_free releases it. */
 colb_err colb_site_parse(const char *text, size_t len, colb_site_info *out, char *why, size_t whylen);
+void colb_site_info_free(colb_site_info *si);
 /* Deterministic emission of site.json. */
 colb_err colb_site_emit(const colb_site_info *in, colb_buf *out);
 /* A trust holding the recorded keyset. */

@@ -43,11 +43,51 @@ static bool exact_keys(json_t *obj, const char *const *keys)
 	return json_is_object(obj) && json_object_size(obj) == n;
 }
 
+/* "rotations": base64 statements, oldest first; checked as a section. */
+static colb_err parse_rotations(json_t *arr, colb_site_info *out, char *why, size_t whylen)
+{
+	if (!json_is_array(arr) || json_array_size(arr) > COLB_ROT_MAX_CHAIN)
+		return colb_seterr(why, whylen, COLB_ERR_STORE, "site.json: 'rotations' is not a list of statements");
+	if (json_array_size(arr) == 0)
+		return COLB_OK;
+	colb_buf entries, sec;
+	colb_buf_init(&entries, COLB_ROT_MAX_SECTION);
+	colb_buf_init(&sec, COLB_ROT_MAX_SECTION);
+	colb_err rc = COLB_OK;
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v) {
+		const char *s = json_string_value(v);
+		size_t n = 0;
+		uint8_t *raw = s ? colb_b64_decode(s, strlen(s), &n) : NULL;
+		uint8_t l[4] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24)};
+		if (!raw || colb_buf_append(&entries, l, 4) || colb_buf_append(&entries, raw, n))
+			rc = colb_seterr(why, whylen, COLB_ERR_STORE, "site.json: rotation %zu is not base64", i + 1);
+		free(raw);
+		if (rc)
+			break;
+	}
+	colb_rot_stmt *st = rc ? NULL : calloc(COLB_ROT_MAX_CHAIN, sizeof *st);
+	size_t n;
+	char inner[256];
+	if (!rc && (!st || colb_rot_section_build(entries.data, entries.len, json_array_size(arr), &sec) ||
+		    colb_rot_section_decode(sec.data, sec.len, st, COLB_ROT_MAX_CHAIN, &n, inner, sizeof inner)))
+		rc = colb_seterr(why, whylen, COLB_ERR_STORE, "site.json: 'rotations' is not a valid chain");
+	free(st);
+	colb_buf_free(&entries);
+	if (rc) {
+		colb_buf_free(&sec);
+		return rc;
+	}
+	out->chain = colb_buf_steal(&sec, &out->chain_len);
+	return COLB_OK;
+}
+
 colb_err colb_site_parse(const char *text, size_t len, colb_site_info *out, char *why, size_t whylen)
 {
 	static const char *const top[] = {"format", "store_version", "version", "digest",
-					  "manifest_sha256", "files_size", "keyset", "installed",
-					  "allow_expired", NULL};
+					  "manifest_sha256", "files_size", "keyset", "rotations",
+					  "installed", "allow_expired", NULL};
 	static const char *const ks[] = {"version", "threshold", "keys", NULL};
 	memset(out, 0, sizeof *out);
 	json_error_t jerr;
@@ -95,8 +135,19 @@ colb_err colb_site_parse(const char *text, size_t len, colb_site_info *out, char
 		}
 		out->nkeys = json_array_size(keys);
 	}
+	if (!rc)
+		rc = parse_rotations(json_object_get(root, "rotations"), out, why, whylen);
 	json_decref(root);
+	if (rc)
+		colb_site_info_free(out);
 	return rc;
+}
+
+void colb_site_info_free(colb_site_info *si)
+{
+	free(si->chain);
+	si->chain = NULL;
+	si->chain_len = 0;
 }
 
 colb_err colb_site_emit(const colb_site_info *in, colb_buf *out)
@@ -116,7 +167,20 @@ colb_err colb_site_emit(const colb_site_info *in, colb_buf *out)
 		rc = colb_buf_printf(out, "%s\"%s\"", i ? "," : "", hex);
 	}
 	if (!rc)
-		rc = colb_buf_printf(out, "]},\"installed\":\"%s\",\"allow_expired\":%s}\n", installed,
+		rc = colb_buf_append_str(out, "]},\"rotations\":[");
+	/* the chain's statements, oldest first */
+	for (size_t off = 2, i = 0; !rc && in->chain && off + 4 <= in->chain_len; i++) {
+		uint32_t sl = (uint32_t)in->chain[off] | (uint32_t)in->chain[off + 1] << 8 |
+			      (uint32_t)in->chain[off + 2] << 16 | (uint32_t)in->chain[off + 3] << 24;
+		if (sl > in->chain_len - off - 4)
+			return COLB_ERR_INTERNAL;
+		char *b64 = colb_b64_encode(in->chain + off + 4, sl);
+		rc = b64 ? colb_buf_printf(out, "%s\"%s\"", i ? "," : "", b64) : COLB_ERR_NOMEM;
+		free(b64);
+		off += 4 + sl;
+	}
+	if (!rc)
+		rc = colb_buf_printf(out, "],\"installed\":\"%s\",\"allow_expired\":%s}\n", installed,
 				     in->allow_expired ? "true" : "false");
 	return rc;
 }
@@ -237,18 +301,24 @@ colb_err colb_site_read_gen(int gen_fd, colb_site_info *si, char *why, size_t wh
 	free(text);
 	if (rc)
 		return rc;
-	if ((rc = colb_site_read_at(gen_fd, "state.json", COLB_STATE_MAX, &text, &len, why, whylen)))
+	if ((rc = colb_site_read_at(gen_fd, "state.json", COLB_STATE_MAX, &text, &len, why, whylen))) {
+		colb_site_info_free(si);
 		return rc;
+	}
 	uint64_t v;
 	char d[65];
 	rc = colb_state_parse((const char *)text, len, &v, d, inner, sizeof inner);
 	free(text);
-	if (rc)
+	if (rc) {
+		colb_site_info_free(si);
 		return colb_seterr(why, whylen, COLB_ERR_STORE, "state.json: %s", inner);
-	if (v != si->version || strcmp(d, si->digest) != 0)
+	}
+	if (v != si->version || strcmp(d, si->digest) != 0) {
+		colb_site_info_free(si);
 		return colb_seterr(why, whylen, COLB_ERR_STORE,
 				   "state.json (version %llu) and site.json (version %llu) disagree",
 				   (unsigned long long)v, (unsigned long long)si->version);
+	}
 	return COLB_OK;
 }
 
@@ -319,9 +389,11 @@ static colb_err open_once(colb_bundle *b, const char *dir, bool *retry)
 		close(gfd);
 		return colb_bundle_fail(b, COLB_ERR_NOMEM, "out of memory");
 	}
+	memset(&si, 0, sizeof si);
 	if ((rc = colb_site_read_gen(gfd, &si, why, sizeof why)) ||
 	    (rc = map_at(gfd, "bundle.colb", &bm, why, sizeof why)) ||
 	    (rc = map_at(gfd, "files.bin", fm, why, sizeof why))) {
+		colb_site_info_free(&si);
 		close(gfd);
 		if (bm.len)
 			munmap(bm.addr, bm.len);
@@ -338,11 +410,18 @@ static colb_err open_once(colb_bundle *b, const char *dir, bool *retry)
 	const colb_trust *own = colb_opts_trust(colb_bundle_opts(b));
 	colb_trust *anchor = NULL;
 	if (colb_trust_key_count(own) == 0 && !(anchor = colb_site_trust(&si))) {
+		colb_site_info_free(&si);
 		munmap(bm.addr, bm.len);
 		unmap(fm);
 		return colb_bundle_fail(b, COLB_ERR_NOMEM, "out of memory");
 	}
 	colb_bundle_set_anchor(b, anchor, anchor ? si.keyset_version : 0, si.keyset_version);
+	if (colb_bundle_set_chain(b, si.chain, si.chain_len) != COLB_OK) {
+		colb_site_info_free(&si);
+		munmap(bm.addr, bm.len);
+		unmap(fm);
+		return colb_bundle_fail(b, COLB_ERR_NOMEM, "out of memory");
+	}
 	bool allow = colb_opts_allow_expired(colb_bundle_opts(b));
 	colb_bundle_set_allow_expired(b, allow || si.allow_expired);
 
@@ -350,6 +429,10 @@ static colb_err open_once(colb_bundle *b, const char *dir, bool *retry)
 	memcpy(cache.digest, si.digest, sizeof cache.digest);
 	rc = colb_bundle_open_cached(b, bm.addr, bm.len, &cache);
 	colb_bundle_set_allow_expired(b, allow);
+	/* the store's trust applies to this open only */
+	colb_bundle_set_anchor(b, NULL, 0, 0);
+	(void)!colb_bundle_set_chain(b, NULL, 0);
+	colb_site_info_free(&si);
 	if (bm.len)
 		munmap(bm.addr, bm.len);
 	if (rc)

@@ -28,12 +28,21 @@ mk 60 k
 [ $rc = 1 ] && ok "after the rotation a bundle signed by the retired key is refused" ||
 	not_ok "after the rotation a bundle signed by the retired key is refused" "rc=$rc $(cat "$T/err")"
 "$COLB" install b60.colb --store S --trust k.pub $AT >/dev/null 2>"$T/err"; rc=$?
-[ $rc = 1 ] && grep -q "older than keyset 2" "$T/err" && ok "even when the operator still names the retired key" ||
+[ $rc = 1 ] && grep -q "untrusted key" "$T/err" && ok "even when the operator still names the retired key" ||
 	not_ok "even when the operator still names the retired key" "rc=$rc $(cat "$T/err")"
 mk 70 n2
 check "a later bundle by the other new key, without the chain, is accepted" "$COLB" install b70.colb --store S $AT
 "$COLB" status --store S $AT --json >"$T/out"
 grep -q '"keyset_version":2' "$T/out" && ok "status shows keyset 2" || not_ok "status shows keyset 2" "$(cat "$T/out")"
+grep -q '"rotations":\["[A-Za-z0-9+/=]*"\]' S/current/site.json && ok "the store records the statement it followed" ||
+	not_ok "the store records the statement it followed" "$(cat S/current/site.json)"
+"$COLB" status --store S --trust k.pub $AT >"$T/out"; rc=$?
+[ $rc = 0 ] && grep -q "(keyset 2)" "$T/out" &&
+	ok "a reader still configured with the old key follows the store's recorded chain" ||
+	not_ok "a reader still configured with the old key follows the store's recorded chain" "rc=$rc $(cat "$T/out")"
+"$COLB" status --store S --trust evil.pub $AT >"$T/out"; rc=$?
+[ $rc = 2 ] && ok "a reader configured with an unrelated key is refused (CRITICAL)" ||
+	not_ok "a reader configured with an unrelated key is refused (CRITICAL)" "rc=$rc $(cat "$T/out")"
 
 # refusals
 check "a statement signed by a key outside the keyset can be made" \
