@@ -713,6 +713,12 @@ static cap_verdict on_answer(cap_fetch *f, const cap_reply *r, void *arg)
 		item_finish(c, it, ST_FAILED);
 		return CAP_ACCEPT;
 	}
+	if (r->status == 401 || r->status == 403) {
+		snprintf(it->why, sizeof it->why, "HTTP %ld: the service wants an API key (--api-key-file FILE "
+			 "or COLBUNDLE_PCS_API_KEY_FILE)%s", r->status, detail);
+		item_finish(c, it, ST_FAILED);
+		return CAP_ACCEPT;
+	}
 	if (r->status != 200) {
 		snprintf(it->why, sizeof it->why, "HTTP %ld%s", r->status, detail);
 		item_finish(c, it, ST_FAILED);

@@ -132,6 +132,7 @@ grep -q '00112233445566778899AABBCCDDEEFF.*404' "$T/.out" && ok "the 404 names t
 printf 'k3y-s3cret-0123456789\n' >"$T/apikey"
 start_mock --api-key-file "$T/apikey"
 refuse "without the API key the PCS refuses the PCK requests" capture "$T/nokey.colb"
+grep -q 'HTTP 401: the service wants an API key' "$T/.out" && ok "a 401 says an API key is needed" || not_ok "a 401 says an API key is needed" "$(grep FAILED "$T/.out" | head -1)"
 if COLBUNDLE_PCS_API_KEY_FILE="$T/apikey" capture "$T/key.colb" >"$T/out" 2>"$T/err"; then ok "with COLBUNDLE_PCS_API_KEY_FILE the capture succeeds"; else not_ok "with COLBUNDLE_PCS_API_KEY_FILE the capture succeeds" "$(tail -3 "$T/err")"; fi
 if grep -q 'k3y-s3cret' "$T/out" "$T/err" "$T/.out"; then not_ok "the API key appears in no output"; else ok "the API key appears in no output"; fi
 if capture "$T/key2.colb" --api-key-file "$T/apikey" >"$T/out" 2>"$T/err"; then ok "--api-key-file works too"; else not_ok "--api-key-file works too" "$(tail -3 "$T/err")"; fi
