@@ -39,13 +39,14 @@ verbatim() {
 : >"$work/commands"
 : >"$work/sections"
 while read -r name summary; do
-	printf '.TP\n.B %s\n%s\n' "$name" "$(printf '%s\n' "$summary" | verbatim)" >>"$work/commands"
+	printf '.TP\n.B %s\n%s\n' "$(printf '%s\n' "$name" | verbatim)" "$(printf '%s\n' "$summary" | verbatim)" \
+		>>"$work/commands"
 	if ! "$tool" help "$name" >"$work/cmd" 2>"$work/err"; then
 		echo "gen-man.sh: '$tool help $name' failed: $(cat "$work/err")" >&2
 		exit 1
 	fi
 	{
-		printf '.SS "colbundle %s"\n' "$name"
+		printf '.SS "colbundle %s"\n' "$(printf '%s\n' "$name" | verbatim)"
 		printf '.nf\n'
 		verbatim <"$work/cmd"
 		printf '.fi\n'
