@@ -261,6 +261,17 @@ else
 fi
 check "the flag-form bundle verifies" verify "$T/flags.colb"
 refuse "a malformed --amd-chip is a usage error" "$COLB" capture --amd-chip Milan:xyz:0 --out "$T/y.colb" --key "$T/k.key"
+head -1 "$PKI/intel-pckid.csv" >"$T/bad.csv"
+echo "abc,0000" >>"$T/bad.csv"
+"$COLB" capture --pckid-csv "$T/bad.csv" --out "$T/y.colb" --key "$T/k.key" >"$T/out" 2>&1
+rc=$?
+[ $rc = 2 ] && grep -q "bad.csv:2: expected EncPPID" "$T/out" && ok "a malformed CSV line is a usage error naming file and line" ||
+	not_ok "a malformed CSV line is a usage error naming file and line" "exit $rc: $(cat "$T/out")"
+echo '{"intel":{"pckid_csvs":[]}}' >"$T/badfleet.json"
+"$COLB" capture --fleet "$T/badfleet.json" --out "$T/y.colb" --key "$T/k.key" >"$T/out" 2>&1
+grep -q 'unknown key "pckid_csvs"' "$T/out" && ok "a fleet file with an unknown key is refused, naming the key" || not_ok "a fleet file with an unknown key is refused, naming the key" "$(cat "$T/out")"
+[ ! -e "$T/y.colb" ] && [ ! -e "$T/y.colb.work" ] && ok "a refused fleet leaves no bundle and no work directory" || not_ok "a refused fleet leaves no bundle and no work directory"
+refuse "--reuse without --trust is a usage error" "$COLB" capture --fleet "$PKI/fleet.json" --reuse "$T/clean.colb" --out "$T/y.colb" --key "$T/k.key"
 refuse "capture without inputs is a usage error" "$COLB" capture --out "$T/y.colb" --key "$T/k.key"
 
 stop_mock
