@@ -18,6 +18,41 @@ static bool num_opt(const char *v, uint64_t max, uint64_t *out)
 	return v && colb_parse_u64(v, out) && *out <= max;
 }
 
+/* The options of a store reader that configures no keys: the extra roots,
+ * the time and allow-expired from the command line. */
+static int store_opts(const cli_common *c, cli_bundle *cb)
+{
+	memset(cb, 0, sizeof *cb);
+	cb->trust = colb_trust_new();
+	cb->opts = colb_opts_new();
+	if (!cb->trust || !cb->opts)
+		return EXIT_IOERR;
+	for (size_t i = 0; i < c->nintel + c->namd; i++) {
+		bool amd = i >= c->nintel;
+		const char *path = amd ? c->amd_ark[i - c->nintel] : c->intel_root[i];
+		uint8_t *der = NULL;
+		size_t len = 0;
+		char why[512];
+		colb_err rc = colb_read_file(path, 1u << 20, &der, &len, why, sizeof why);
+		if (rc == COLB_OK)
+			rc = amd ? colb_trust_add_amd_ark(cb->trust, der, len) : colb_trust_add_intel_root(cb->trust, der, len);
+		else
+			cli_err("serve", "%s", why);
+		free(der);
+		if (rc) {
+			cli_err("serve", "%s: %s", path, colb_strerror(rc));
+			return cli_exit_for(rc);
+		}
+	}
+	colb_opts_set_trust(cb->opts, cb->trust);
+	time_t at = 0;
+	if (c->at)
+		cli_parse_time(c->at, &at);
+	colb_opts_set_time(cb->opts, at);
+	colb_opts_set_allow_expired(cb->opts, c->allow_expired);
+	return EXIT_OK;
+}
+
 static int run(int argc, char **argv)
 {
 	cli_common c = { 0 };
@@ -25,7 +60,7 @@ static int run(int argc, char **argv)
 	serve_config_defaults(&cfg);
 	const char *bundle = NULL, *store = NULL, *port_file = NULL;
 	uint64_t poll = 2;
-	char storebuf[4096], statebuf[4096];
+	char storebuf[4096];
 
 	for (int i = 1; i < argc; i++) {
 		int r = cli_common_arg(&c, "serve", argc, argv, &i);
@@ -113,27 +148,29 @@ static int run(int argc, char **argv)
 			cfg.listen);
 		return EXIT_USAGE;
 	}
-	if (store) {
-		snprintf(storebuf, sizeof storebuf, "%s/current.colb", store);
-		bundle = storebuf;
-		snprintf(statebuf, sizeof statebuf, "%s/state.json", store);
-		struct stat st;
-		if (!c.state && stat(statebuf, &st) == 0)
-			c.state = statebuf;
-	}
-
 	if (c.at)
 		cli_parse_time(c.at, &cfg.at);
 	cli_bundle cb;
-	int ex = cli_open_bundle(&c, "serve", bundle, &cb);
+	int ex;
+	const char *env_trust = getenv("COLBUNDLE_TRUST"), *env_conf = getenv("COLBUNDLE_CONF");
+	if (store && !c.ntrust && !(env_trust && *env_trust) && !(env_conf && *env_conf)) {
+		/* No keys configured: the store's recorded keyset is the trust. */
+		ex = store_opts(&c, &cb);
+	} else {
+		/* Trust configured: check it, and the file, once here; the server
+		 * opens the bundle again and keeps the options for every reload. */
+		if (store) {
+			snprintf(storebuf, sizeof storebuf, "%s/current.colb", store);
+			bundle = storebuf;
+		}
+		ex = cli_open_bundle(&c, "serve", bundle, &cb);
+		colb_bundle_free(cb.b);
+		cb.b = NULL;
+	}
 	if (ex) {
 		cli_close_bundle(&cb);
 		return ex;
 	}
-	/* The first open checked trust and the file; the server opens it again
-	 * and keeps the options for every reload. */
-	colb_bundle_free(cb.b);
-	cb.b = NULL;
 
 	/* Signals are taken synchronously by this thread only: the server's
 	 * threads start with them blocked. */
@@ -146,7 +183,7 @@ static int run(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	char why[1024];
-	serve_server *s = serve_start(&cfg, cb.opts, cb.path, why, sizeof why);
+	serve_server *s = serve_start(&cfg, cb.opts, store ? NULL : cb.path, store, why, sizeof why);
 	if (!s) {
 		cli_err("serve", "%s", why);
 		cli_close_bundle(&cb);
@@ -199,8 +236,10 @@ const cli_command cmd_serve = {
 		"A newly installed bundle (the file replaced, or SIGHUP) is verified and swapped\n"
 		"in whole; a bad one is refused and the old one keeps serving.\n\n"
 		"Options:\n"
-		"  --store DIR            serve the site store's current bundle (DIR/current.colb),\n"
-		"                         checked against its state (DIR/state.json)\n"
+		"  --store DIR            serve the site store's current bundle (colbundle install\n"
+		"                         --store DIR); a new install is picked up by its\n"
+		"                         generation. Without trust options, the keys the store\n"
+		"                         recorded at install are the trust\n"
 		"  --listen ADDR:PORT     default 127.0.0.1:8081; IPv6 as [ADDR]:PORT ([::] takes\n"
 		"                         IPv4 too); port 0 picks a free port\n"
 		"  --port-file F          write the bound port to F (for port 0)\n"

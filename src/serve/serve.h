@@ -40,14 +40,16 @@ void serve_config_defaults(serve_config *c);
 
 typedef struct serve_server serve_server;
 
-/* Opens the bundle at path with opts (borrowed: they must outlive the
- * server) and starts listening. On failure returns NULL with the reason in
- * why. */
-serve_server *serve_start(const serve_config *cfg, const colb_opts *opts, const char *path, char *why,
-			  size_t whylen);
+/* Opens the bundle file at path, or the current bundle of the site store
+ * (format-spec/site-store.md) when store is set, with opts (borrowed: they
+ * must outlive the server), and starts listening. On failure returns NULL
+ * with the reason in why. */
+serve_server *serve_start(const serve_config *cfg, const colb_opts *opts, const char *path, const char *store,
+			  char *why, size_t whylen);
 /* The port actually bound (for port 0). */
 unsigned serve_port(const serve_server *s);
-/* Checks the bundle file: when it changed since it was loaded (or force),
+/* Checks the bundle file (its identity) or the store (its generation): when
+ * it changed since it was loaded (or force),
  * opens and verifies the new one and swaps it in. Returns 1 when a new
  * bundle went into service, 0 when nothing changed, -1 when the new file was
  * refused (logged; the old bundle keeps serving). */

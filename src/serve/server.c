@@ -66,7 +66,7 @@ typedef struct gen {
 	atomic_uint refs;
 	colb_bundle *b;
 	uint64_t seq;
-	struct stat st;
+	char key[96]; /* what it was opened from: source_key() */
 	time_t loaded;
 	pthread_mutex_t lock; /* guards the lazily filled caches below */
 	chain_enc chains[MAX_CHAIN_CACHE];
@@ -127,7 +127,8 @@ typedef struct thim_entry {
 struct serve_server {
 	serve_config cfg;
 	const colb_opts *opts;
-	char *path;
+	char *path;   /* the bundle file, or NULL */
+	char *store;  /* the site store, or NULL */
 	char *tls_cert, *tls_key;
 	struct MHD_Daemon *d;
 	unsigned port;
@@ -136,7 +137,7 @@ struct serve_server {
 	gen *cur;
 	uint64_t seq;
 	bool has_refused;
-	struct stat refused_st;
+	char refused_key[96];
 
 	atomic_uint_fast64_t hits[SR__COUNT][ST__N];
 	atomic_uint_fast64_t reloads_ok, reloads_refused;
@@ -183,15 +184,35 @@ static gen *gen_get(serve_server *s)
 	return g;
 }
 
-static bool same_file(const struct stat *a, const struct stat *b)
+/* What identifies the bundle the source holds now: the store's generation
+ * (one readlink), or the file's identity (an install renames a new file
+ * into place, so the inode changes). False when there is none. */
+static bool source_key(const serve_server *s, char *key, size_t len, char *why, size_t whylen)
 {
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+	if (s->store) {
+		colb_err rc = colb_store_generation(s->store, key, len);
+		if (rc)
+			snprintf(why, whylen, "store %s: %s", s->store, colb_strerror(rc));
+		return rc == COLB_OK;
+	}
+	struct stat st;
+	if (stat(s->path, &st) != 0) {
+		snprintf(why, whylen, "%s: %s", s->path, strerror(errno));
+		return false;
+	}
+	snprintf(key, len, "%llx:%llx:%lld:%lld.%ld", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+		 (long long)st.st_size, (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec);
+	return true;
+}
+
+static const char *source_name(const serve_server *s)
+{
+	return s->store ? s->store : s->path;
 }
 
 /* Opens and verifies a bundle completely, items included, so that a bad new
  * bundle is refused before it serves a single request. */
-static gen *gen_open(serve_server *s, const struct stat *st, char *why, size_t whylen)
+static gen *gen_open(serve_server *s, const char *key, char *why, size_t whylen)
 {
 	gen *g = calloc(1, sizeof *g);
 	if (!g) {
@@ -200,10 +221,11 @@ static gen *gen_open(serve_server *s, const struct stat *st, char *why, size_t w
 	}
 	pthread_mutex_init(&g->lock, NULL);
 	atomic_init(&g->refs, 1);
-	g->st = *st;
+	snprintf(g->key, sizeof g->key, "%s", key);
 	g->loaded = time(NULL);
 	g->b = colb_bundle_new(s->opts);
-	colb_err rc = g->b ? colb_bundle_open_file(g->b, s->path) : COLB_ERR_NOMEM;
+	colb_err rc = !g->b ? COLB_ERR_NOMEM
+			    : s->store ? colb_bundle_open_store(g->b, s->store) : colb_bundle_open_file(g->b, s->path);
 	if (rc) {
 		snprintf(why, whylen, "%s: %s", colb_strerror(rc), g->b ? colb_bundle_error(g->b) : "");
 		gen_free(g);
@@ -221,7 +243,8 @@ static gen *gen_open(serve_server *s, const struct stat *st, char *why, size_t w
 	for (int i = 0; i < 2; i++) {
 		rc = i == 0 ? colb_intel_verify_all(g->b) : colb_amd_verify_all(g->b);
 		if (rc == COLB_ERR_STALE) {
-			slog("warning: %s: %s collateral is stale: %s", s->path, layer[i], colb_bundle_error(g->b));
+			slog("warning: %s: %s collateral is stale: %s", source_name(s), layer[i],
+			     colb_bundle_error(g->b));
 		} else if (rc) {
 			snprintf(why, whylen, "%s collateral: %s: %s", layer[i], colb_strerror(rc), colb_bundle_error(g->b));
 			gen_free(g);
@@ -233,28 +256,28 @@ static gen *gen_open(serve_server *s, const struct stat *st, char *why, size_t w
 
 int serve_reload(serve_server *s, bool force)
 {
-	struct stat st;
-	if (stat(s->path, &st) != 0) {
+	char key[96], why[1024];
+	if (!source_key(s, key, sizeof key, why, sizeof why)) {
+		/* between an install's steps, or gone: keep serving what we have */
 		if (force)
-			slog("reload: %s: %s; still serving bundle version %llu", s->path, strerror(errno),
+			slog("reload: %s; still serving bundle version %llu", why,
 			     (unsigned long long)colb_bundle_version(s->cur->b));
 		return force ? -1 : 0;
 	}
 	pthread_mutex_lock(&s->swap);
-	bool unchanged = same_file(&st, &s->cur->st) || (s->has_refused && same_file(&st, &s->refused_st));
+	bool unchanged = !strcmp(key, s->cur->key) || (s->has_refused && !strcmp(key, s->refused_key));
 	pthread_mutex_unlock(&s->swap);
 	if (unchanged && !force)
 		return 0;
-	char why[1024];
-	gen *g = gen_open(s, &st, why, sizeof why);
+	gen *g = gen_open(s, key, why, sizeof why);
 	if (!g) {
 		pthread_mutex_lock(&s->swap);
 		s->has_refused = true;
-		s->refused_st = st;
+		snprintf(s->refused_key, sizeof s->refused_key, "%s", key);
 		uint64_t v = colb_bundle_version(s->cur->b);
 		pthread_mutex_unlock(&s->swap);
 		atomic_fetch_add(&s->reloads_refused, 1);
-		slog("reload: REFUSED %s: %s; still serving bundle version %llu", s->path, why,
+		slog("reload: REFUSED %s: %s; still serving bundle version %llu", source_name(s), why,
 		     (unsigned long long)v);
 		return -1;
 	}
@@ -1148,6 +1171,7 @@ static void free_server(serve_server *s)
 		return;
 	gen_put(s->cur);
 	free(s->path);
+	free(s->store);
 	if (s->tls_key) {
 		explicit_bzero(s->tls_key, strlen(s->tls_key));
 		free(s->tls_key);
@@ -1161,7 +1185,8 @@ static void free_server(serve_server *s)
 	free(s);
 }
 
-serve_server *serve_start(const serve_config *cfg, const colb_opts *opts, const char *path, char *why, size_t whylen)
+serve_server *serve_start(const serve_config *cfg, const colb_opts *opts, const char *path, const char *store,
+			  char *why, size_t whylen)
 {
 	serve_server *s = calloc(1, sizeof *s);
 	if (!s) {
@@ -1173,9 +1198,10 @@ serve_server *serve_start(const serve_config *cfg, const colb_opts *opts, const 
 	pthread_mutex_init(&s->swap, NULL);
 	for (int i = 0; i < RL_STRIPES; i++)
 		pthread_mutex_init(&s->rl_lock[i], NULL);
-	s->path = strdup(path);
+	s->path = path ? strdup(path) : NULL;
+	s->store = store ? strdup(store) : NULL;
 	s->rl = calloc(RL_SLOTS, sizeof *s->rl);
-	if (!s->path || !s->rl) {
+	if ((!s->path && !s->store) || !s->rl) {
 		snprintf(why, whylen, "out of memory");
 		goto fail;
 	}
@@ -1184,15 +1210,12 @@ serve_server *serve_start(const serve_config *cfg, const colb_opts *opts, const 
 	if (cfg->thim_map && !load_thim_map(s, cfg->thim_map, why, whylen))
 		goto fail;
 
-	struct stat st;
-	if (stat(path, &st) != 0) {
-		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+	char key[96], w2[1024];
+	if (!source_key(s, key, sizeof key, why, whylen))
 		goto fail;
-	}
-	char w2[1024];
-	s->cur = gen_open(s, &st, w2, sizeof w2);
+	s->cur = gen_open(s, key, w2, sizeof w2);
 	if (!s->cur) {
-		snprintf(why, whylen, "%s: REFUSED: %s", path, w2);
+		snprintf(why, whylen, "%s: REFUSED: %s", source_name(s), w2);
 		goto fail;
 	}
 	s->cur->seq = s->seq = 1;

@@ -1,14 +1,19 @@
 /*
- * bench_serve_static.c — the baseline of bench_serve.sh: the least a
- * libmicrohttpd server can do per request (one file's bytes from memory),
- * with the same daemon configuration as `colbundle serve` (internal epoll
- * thread pool, the same connection options). Run by bench_serve.sh; alone
- * it prints its usage and exits.
+ * bench_serve.c — `colbundle serve` under load (`make bench`).
  *
- *   bench_serve_static FILE PORT_FILE [THREADS]
+ *   bench_serve                 runs tests/bench/serve-wrk.sh: wrk at 64
+ *                               connections against `tcb` and `pckcert`,
+ *                               beside the baseline below
+ *   bench_serve --static FILE PORT_FILE [THREADS]
+ *                               the baseline: the least a libmicrohttpd
+ *                               server can do per request (one file's bytes
+ *                               from memory), with the daemon configuration
+ *                               of `colbundle serve` (internal epoll thread
+ *                               pool, the same connection options)
  */
 #include <signal.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -43,15 +48,32 @@ static mhd_ret on_request(void *cls, struct MHD_Connection *c, const char *url, 
 	return ret;
 }
 
+static int run_bench(const char *self)
+{
+	const char *top = getenv("COLB_TOP");
+	char script[4096], me[4096];
+	snprintf(script, sizeof script, "%s/tests/bench/serve-wrk.sh", top && *top ? top : ".");
+	if (!realpath(self, me))
+		snprintf(me, sizeof me, "%s", self);
+	setenv("BENCH_SERVE_STATIC", me, 1);
+	execl("/bin/sh", "sh", script, (char *)NULL);
+	fprintf(stderr, "bench_serve: cannot run %s\n", script);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc < 2 || strcmp(argv[1], "--static") != 0)
+		return run_bench(argv[0]);
+	argc--;
+	argv++;
 	if (argc < 3) {
-		fprintf(stderr, "usage: bench_serve_static FILE PORT_FILE [THREADS] (run by tests/bench/bench_serve.sh)\n");
-		return 0;
+		fprintf(stderr, "usage: bench_serve --static FILE PORT_FILE [THREADS]\n");
+		return 2;
 	}
 	char why[256];
 	if (colb_read_file(argv[1], 64u << 20, &g_body, &g_len, why, sizeof why) != COLB_OK) {
-		fprintf(stderr, "bench_serve_static: %s\n", why);
+		fprintf(stderr, "bench_serve: %s\n", why);
 		return 1;
 	}
 	unsigned threads = argc > 3 ? (unsigned)atoi(argv[3]) : 2;
@@ -66,14 +88,14 @@ int main(int argc, char **argv)
 						MHD_OPTION_CONNECTION_LIMIT, 1024u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
 						MHD_OPTION_END);
 	if (!d) {
-		fprintf(stderr, "bench_serve_static: cannot listen\n");
+		fprintf(stderr, "bench_serve: cannot listen\n");
 		return 1;
 	}
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	char port[16];
 	int n = snprintf(port, sizeof port, "%u\n", di ? di->port : 0);
 	if (colb_write_file_atomic(argv[2], port, (size_t)n, 0644, why, sizeof why) != COLB_OK) {
-		fprintf(stderr, "bench_serve_static: %s\n", why);
+		fprintf(stderr, "bench_serve: %s\n", why);
 		return 1;
 	}
 	int sig;

@@ -1,16 +1,17 @@
 #!/bin/sh
-# bench_serve.sh — `colbundle serve` under load: requests per second and p99
+# serve-wrk.sh — `colbundle serve` under load: requests per second and p99
 # latency for `tcb` and `pckcert` at 64 concurrent connections (wrk), beside
 # this machine's baseline: the same server library answering a static file
-# of the same size (bench_serve_static). Loopback only; bounded in time.
+# of the same size (`bench_serve --static`). Loopback only; bounded in time.
+# Run by $B/bench/bench_serve (make bench), or directly:
 #
-#   B=build sh tests/bench/bench_serve.sh      (BENCH_SECONDS, default 10)
+#   B=build sh tests/bench/serve-wrk.sh      (BENCH_SECONDS, default 10)
 set -u
 B=${B:-build}
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 COLB="$TOP/$B/colbundle"
 PKIGEN="$TOP/$B/colb-pkigen"
-STATIC="$TOP/$B/bench/bench_serve_static"
+STATIC=${BENCH_SERVE_STATIC:-$TOP/$B/bench/bench_serve}
 SECS=${BENCH_SECONDS:-10}
 CONNS=64
 THREADS=${BENCH_THREADS:-2}
@@ -50,7 +51,7 @@ for u in "$TCB" "$PCK"; do
 done
 curl -s -o "$T/tcb.json" "$TCB"
 
-"$STATIC" "$T/tcb.json" "$T/sport" "$THREADS" 2>"$T/static.err" &
+"$STATIC" --static "$T/tcb.json" "$T/sport" "$THREADS" 2>"$T/static.err" &
 PIDS="$PIDS $!"
 wait_port "$T/sport" || { echo "bench_serve: the static baseline did not start: $(cat "$T/static.err")"; exit 1; }
 SURL="http://127.0.0.1:$(cat "$T/sport")/tcb.json"

@@ -384,16 +384,18 @@ grep -q 'colbundle_serve_reloads_total{result="ok"} 2' "$T/b" && grep -q 'colbun
 	ok "/metrics counts reloads and refusals" || not_ok "reload metrics" "$(grep reloads "$T/b")"
 kill "$s1_pid"
 
-# ---- the site store: a new generation switched in by renaming a symlink ----
-mkdir -p "$T/store/g/1" "$T/store/g/2"
-cp "$T/b1.colb" "$T/store/g/1/bundle.colb"
-cp "$T/b2.colb" "$T/store/g/2/bundle.colb"
-ln -s g/1/bundle.colb "$T/store/current.colb"
-start s6 --store "$T/store" $TRUST --listen 127.0.0.1:0 --poll 1
-expect_item "--store serves the store's current bundle" "$V4/tcb?fmspc=$FM" intel/tcbinfo/sgx/$FM/17.json
-ln -s g/2/bundle.colb "$T/store/new" && mv -T "$T/store/new" "$T/store/current.colb"
-wait_version 2 && ok "--store picks up a new generation" || not_ok "--store reload" "$(tail -2 "$T/s6.err")"
+# ---- the site store (colbundle install) ----
+"$COLB" install "$T/b1.colb" --store "$T/store" $TRUST >/dev/null 2>"$T/install.err" ||
+	not_ok "install into a store" "$(cat "$T/install.err")"
+start s6 --store "$T/store" --at $NOW --intel-root "$P/roots/intel-root.der" --listen 127.0.0.1:0 --poll 1
+expect_item "--store serves the store's current bundle, trusting the store's keyset" "$V4/tcb?fmspc=$FM" \
+	intel/tcbinfo/sgx/$FM/17.json
+"$COLB" install "$T/b2.colb" --store "$T/store" --at $NOW --intel-root "$P/roots/intel-root.der" >/dev/null 2>&1
+wait_version 2 && ok "--store picks up a new install by its generation" || not_ok "--store reload" "$(tail -2 "$T/s6.err")"
 kill "$s6_pid"
+start s7 --store "$T/store" $TRUST --listen 127.0.0.1:0
+expect "--store with trust options" 200 /healthz
+kill "$s7_pid"
 
 # ---- 410: a retired evaluation number ----
 cp -r "$P/intel" "$T/intel17"
