@@ -24,6 +24,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -278,7 +279,48 @@ static int fresh_process(const fleet *f, const char *conf, unsigned runs, double
 	return 0;
 }
 
-static int warm(const fleet *f, const char *conf, unsigned calls, double *med_us, double *p99_us)
+typedef struct tput {
+	get_fn *get;
+	free_fn *fr;
+	const uint8_t *fmspc;
+	unsigned calls;
+	int failed;
+} tput;
+
+static void *tput_worker(void *arg)
+{
+	tput *t = arg;
+	for (unsigned i = 0; i < t->calls; i++) {
+		sgx_ql_qve_collateral_t *c = NULL;
+		if (t->get(t->fmspc, 6, "processor", &c))
+			t->failed = 1;
+		t->fr(c);
+	}
+	return NULL;
+}
+
+#define TPUT_THREADS 8
+
+/* Calls per second of n threads sharing the open bundle. */
+static double throughput(get_fn *get, free_fn *fr, const uint8_t *fmspc, unsigned calls, int n)
+{
+	pthread_t tid[TPUT_THREADS];
+	tput t[TPUT_THREADS];
+	double t0 = now_ms();
+	for (int i = 0; i < n; i++) {
+		t[i] = (tput){get, fr, fmspc, calls / (unsigned)n, 0};
+		pthread_create(&tid[i], NULL, tput_worker, &t[i]);
+	}
+	int failed = 0;
+	for (int i = 0; i < n; i++) {
+		pthread_join(tid[i], NULL);
+		failed |= t[i].failed;
+	}
+	double ms = now_ms() - t0;
+	return failed ? -1 : (calls / (unsigned)n) * (unsigned)n / (ms / 1e3);
+}
+
+static int warm(const fleet *f, const char *conf, unsigned calls, double *med_us, double *p99_us, double per_s[2])
 {
 	setenv("COLBUNDLE_CONF", conf, 1);
 	void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
@@ -306,6 +348,10 @@ static int warm(const fleet *f, const char *conf, unsigned calls, double *med_us
 	*med_us = median(t, calls);
 	*p99_us = t[(size_t)(calls * 0.99)];
 	free(t);
+	if (per_s) {
+		per_s[0] = throughput(get, fr, f->fmspc, calls, 1);
+		per_s[1] = throughput(get, fr, f->fmspc, calls, TPUT_THREADS);
+	}
 	clear(SGX_QPL_CACHE_QV_COLLATERAL);
 	dlclose(h);
 	return 0;
@@ -443,15 +489,18 @@ int main(int argc, char **argv)
 			       "(the whole .colb inflated and hashed)\n", first, cpu, dl);
 		else
 			failed = 1;
-		if (warm(&f, f.conf_store, calls, &med, &p99) == 0) {
+		double per_s[2];
+		if (warm(&f, f.conf_store, calls, &med, &p99, per_s) == 0) {
 			printf("  warm call, store                  %8.2f us median, %.2f us p99 (%u calls)  target < 5 us%s\n",
 			       med, p99, calls, med < 5 ? "" : "  MISSED");
+			printf("  warm calls, store                 %8.0f calls/s on 1 thread, %.0f on %d threads (%ld cores)\n",
+			       per_s[0], per_s[1], TPUT_THREADS, sysconf(_SC_NPROCESSORS_ONLN));
 			if (s == 0)
 				warm_store = med;
 		} else {
 			failed = 1;
 		}
-		if (warm(&f, f.conf_file, calls, &med, &p99) == 0)
+		if (warm(&f, f.conf_file, calls, &med, &p99, NULL) == 0)
 			printf("  warm call, file                   %8.2f us median, %.2f us p99\n", med, p99);
 		else
 			failed = 1;
