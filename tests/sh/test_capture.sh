@@ -224,6 +224,16 @@ fi
 [ "$(log_count '^200 GET /sgx/certification/v4/rootcacrl')" = 1 ] && ok "the Root CA CRL comes from the PCCS's /rootcacrl" || not_ok "the Root CA CRL comes from the PCCS's /rootcacrl"
 cmp -s "$T/clean.colb" "$T/pccs.colb" && ok "the PCCS bundle equals the PCS one" || not_ok "the PCCS bundle equals the PCS one"
 
+if "$COLB" capture --fleet "$PKI/fleet.json" --thim "$URL" --root-crl "$URL/IntelSGXRootCA.der" --kds "$URL" \
+	--kds-interval 0 --intel-root "$PKI/roots/intel-root.der" --amd-ark "$PKI/roots/amd-Milan-ark.der" \
+	--amd-ark "$PKI/roots/amd-Genoa-ark.der" --amd-ark "$PKI/roots/amd-Turin-ark.der" \
+	--at $AT --out "$T/thim.colb" --key "$T/k.key" --quiet >"$T/out" 2>"$T/err" && cmp -s "$T/clean.colb" "$T/thim.colb"; then
+	ok "capture from a THIM gives the same bundle"
+else
+	not_ok "capture from a THIM gives the same bundle" "$(tail -3 "$T/err")"
+fi
+refuse "--pcs and --thim together are a usage error" "$COLB" capture --fleet "$PKI/fleet.json" --pcs "$URL" --thim "$URL" --out "$T/y.colb" --key "$T/k.key"
+
 # ---- TDX TCB info not offered for an FMSPC: noted, not a failure --------------------------
 start_mock --fault '404:/tdx/certification/v4/tcb?fmspc=00906ED50000'
 if capture "$T/notdx.colb" >"$T/out" 2>"$T/err"; then ok "a TDX TCB info the service does not offer is not a failure"; else not_ok "a TDX TCB info the service does not offer is not a failure" "$(tail -3 "$T/err")"; fi
