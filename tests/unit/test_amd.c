@@ -251,6 +251,71 @@ static void test_report_parser_reads_v3_fields_and_refuses_bad_sizes(void **s)
 	free(rep);
 }
 
+/* A certificate carrying the given AMD extensions (OID suffix, DER value). */
+static X509 *cert_with_exts(const char *const *oids, const uint8_t *const *vals, const size_t *lens, size_t n)
+{
+	X509 *x = X509_new();
+	assert_non_null(x);
+	for (size_t i = 0; i < n; i++) {
+		char oid[64];
+		snprintf(oid, sizeof oid, "1.3.6.1.4.1.3704.1.%s", oids[i]);
+		ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
+		ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+		assert_true(ASN1_OCTET_STRING_set(os, vals[i], (int)lens[i]));
+		X509_EXTENSION *e = X509_EXTENSION_create_by_OBJ(NULL, obj, 0, os);
+		assert_non_null(e);
+		assert_true(X509_add_ext(x, e, -1));
+		X509_EXTENSION_free(e);
+		ASN1_OCTET_STRING_free(os);
+		ASN1_OBJECT_free(obj);
+	}
+	return x;
+}
+
+static void test_extension_decoder_accepts_wrapped_hwid_and_refuses_bad_der(void **s)
+{
+	(void)s;
+	uint8_t wrapped[66] = {0x04, 0x40}, raw8[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	for (int i = 0; i < 64; i++)
+		wrapped[2 + i] = (uint8_t)(i + 1);
+	static const uint8_t sv0[] = {0x02, 0x01, 0x00}, ucode_d5[] = {0x02, 0x02, 0x00, 0xd5},
+			     nonminimal[] = {0x02, 0x02, 0x00, 0x05}, negative[] = {0x02, 0x01, 0x85},
+			     name[] = {0x16, 0x05, 'G', 'e', 'n', 'o', 'a'};
+	amd_ext e;
+	char why[256];
+	/* a DER-wrapped 64-byte hwid and an SPL >= 0x80 (02 02 00 XX) */
+	const char *o1[] = {"1", "2", "3.8", "4"};
+	const uint8_t *v1[] = {sv0, name, ucode_d5, wrapped};
+	size_t l1[] = {sizeof sv0, sizeof name, sizeof ucode_d5, sizeof wrapped};
+	X509 *x = cert_with_exts(o1, v1, l1, 4);
+	assert_true(amd_ext_decode(x, &e, why, sizeof why));
+	assert_int_equal(e.hwid_len, 64);
+	assert_int_equal(e.hwid[0], 1);
+	assert_int_equal(e.hwid[63], 64);
+	assert_int_equal(e.spl[8], 0xd5);
+	assert_string_equal(e.product_name, "Genoa");
+	X509_free(x);
+	/* a raw 8-byte (Turin) hwid */
+	const char *o2[] = {"4"};
+	const uint8_t *v2[] = {raw8};
+	size_t l2[] = {8};
+	x = cert_with_exts(o2, v2, l2, 1);
+	assert_true(amd_ext_decode(x, &e, why, sizeof why));
+	assert_int_equal(e.hwid_len, 8);
+	X509_free(x);
+	/* refused: a non-minimal INTEGER, a negative one, a duplicate, a 7-byte hwid */
+	const char *bad_oid[][2] = {{"3.3", "1"}, {"3.3", "1"}, {"3.1", "3.1"}, {"4", "1"}};
+	const uint8_t *bad_val[][2] = {{nonminimal, sv0}, {negative, sv0}, {sv0, sv0}, {raw8, sv0}};
+	size_t bad_len[][2] = {{sizeof nonminimal, sizeof sv0}, {sizeof negative, sizeof sv0},
+			       {sizeof sv0, sizeof sv0}, {7, sizeof sv0}};
+	for (int k = 0; k < 4; k++) {
+		x = cert_with_exts(bad_oid[k], bad_val[k], bad_len[k], 2);
+		if (amd_ext_decode(x, &e, why, sizeof why))
+			fail_msg("case %d: expected a refusal of malformed AMD extensions", k);
+		X509_free(x);
+	}
+}
+
 /* ---- real data ------------------------------------------------------------------------ */
 
 static void test_real_chains_validate_at_pinned_time(void **s)
@@ -795,6 +860,7 @@ int main(void)
 		cmocka_unit_test(test_tcb_layouts_differ_per_generation),
 		cmocka_unit_test(test_turin_chip_id_has_8_significant_bytes),
 		cmocka_unit_test(test_report_parser_reads_v3_fields_and_refuses_bad_sizes),
+		cmocka_unit_test(test_extension_decoder_accepts_wrapped_hwid_and_refuses_bad_der),
 		cmocka_unit_test(test_real_chains_validate_at_pinned_time),
 		cmocka_unit_test(test_real_crls_verify_and_genoa_revokes_an_ask),
 		cmocka_unit_test(test_real_milan_report_verifies_against_vcek_found_by_chip_id_and_tcb),
