@@ -13,6 +13,13 @@ root=$stage/root
 arch=$(dpkg --print-architecture)
 out=$top/$B/colbundle_${version}_$arch.deb
 
+# Reproducible: every file's time in the package is the last commit's (or
+# the caller's SOURCE_DATE_EPOCH), so the same tree gives the same bytes.
+if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
+	SOURCE_DATE_EPOCH=$(git -C "$top" log -1 --format=%ct 2>/dev/null || date +%s)
+fi
+export SOURCE_DATE_EPOCH
+
 rm -rf "$stage"
 mkdir -p "$root/DEBIAN" "$stage/shlibs/debian"
 # A clean sub-make: only B is passed down, never the caller's -j or flags.

@@ -9,7 +9,9 @@ VERSION=$(sed -n 's/^VERSION *:= *//p' "$TOP/Makefile")
 ARCH=$(dpkg --print-architecture)
 mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -s -C "$TOP" B="$B" "$@"; }
 
-if ! deb=$(mk deb 2>"$T/deb.err") || [ ! -f "$deb" ]; then
+# A fixed SOURCE_DATE_EPOCH: every time in the package must be this one.
+SDE=1700000000
+if ! deb=$(SOURCE_DATE_EPOCH=$SDE mk deb 2>"$T/deb.err") || [ ! -f "$deb" ]; then
 	not_ok "make_deb_builds_a_package" "$(tail -5 "$T/deb.err" | tr '\n' ' ')"
 	# dpkg itself installs, removes and purges the package in a private root
 # (dependencies forced: the private root has no other package).
@@ -86,6 +88,10 @@ for f in usr/bin/colbundle usr/lib/libcolbundle.so.1 usr/lib/libdcap_quoteprov.s
 done
 [ -z "$missing" ] && ok "contents_list_holds_tool_libraries_header_pc_man_completion_conf" ||
 	not_ok "contents_list_holds_tool_libraries_header_pc_man_completion_conf" "missing:$missing"
+stamp=$(TZ=UTC date -d "@$SDE" '+%Y-%m-%d %H:%M')
+times=$(TZ=UTC dpkg-deb -c "$deb" | awk '{ print $4 " " $5 }' | sort -u | tr '\n' ';')
+[ "$times" = "$stamp;" ] && ok "every_file_time_is_source_date_epoch" ||
+	not_ok "every_file_time_is_source_date_epoch" "want $stamp, got $times"
 owners=$(awk '$1 !~ /^d/ && $2 != "root/root" { print $6 }' "$T/contents" | tr '\n' ' ')
 [ -z "$owners" ] && ok "every_file_is_owned_by_root" || not_ok "every_file_is_owned_by_root" "not root: $owners"
 
