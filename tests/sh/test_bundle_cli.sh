@@ -49,42 +49,45 @@ mkdir -p sym/intel/crl && ln -s /etc/passwd sym/intel/crl/processor.der
 exit_is "create refuses a symlink" 1 "$COLB" create --out c.colb --key pub2.key --dir sym
 exit_is "create refuses --expires with --valid-for" 2 "$COLB" create --out c.colb --key pub2.key --dir d --expires 2026-01-01T00:00:00Z --valid-for 3
 
-exit_is "verify accepts a good bundle" 0 "$COLB" verify a.colb --trust pub1.pub --at $AT
-exit_is "verify refuses an untrusted signer" 1 "$COLB" verify a.colb --trust pub2.pub --at $AT
-exit_is "verify without trust is a usage error" 2 "$COLB" verify a.colb --at $AT
-exit_is "verify refuses an expired bundle" 1 "$COLB" verify a.colb --trust pub1.pub --at 2030-01-01T00:00:00Z
-"$COLB" verify a.colb --trust pub1.pub --at 2030-01-01T00:00:00Z --allow-expired >/dev/null 2>"$T/exp.err"; rc=$?
+# the files of this test are not real collateral: full verification refuses them
+exit_is "verify checks the collateral itself unless --format-only" 1 "$COLB" verify a.colb --trust pub1.pub --at $AT
+"$COLB" verify --format-only a.colb --trust pub1.pub --at $AT | grep -q "collateral NOT checked" && ok "--format-only says the collateral was not checked" || not_ok "--format-only says the collateral was not checked"
+exit_is "verify accepts a good bundle" 0 "$COLB" verify --format-only a.colb --trust pub1.pub --at $AT
+exit_is "verify refuses an untrusted signer" 1 "$COLB" verify --format-only a.colb --trust pub2.pub --at $AT
+exit_is "verify without trust is a usage error" 2 "$COLB" verify --format-only a.colb --at $AT
+exit_is "verify refuses an expired bundle" 1 "$COLB" verify --format-only a.colb --trust pub1.pub --at 2030-01-01T00:00:00Z
+"$COLB" verify --format-only a.colb --trust pub1.pub --at 2030-01-01T00:00:00Z --allow-expired >/dev/null 2>"$T/exp.err"; rc=$?
 [ $rc = 0 ] && grep -q "expired" "$T/exp.err" && ok "--allow-expired accepts and logs" || not_ok "--allow-expired accepts and logs" "exit $rc"
-exit_is "verify refuses a bundle created in the future" 1 "$COLB" verify a.colb --trust pub1.pub --at 2025-05-01T00:00:00Z
-COLBUNDLE_TRUST="pub2.pub:pub1.pub" "$COLB" verify a.colb --at $AT >/dev/null 2>&1 && ok "COLBUNDLE_TRUST lists trusted keys" || not_ok "COLBUNDLE_TRUST lists trusted keys"
+exit_is "verify refuses a bundle created in the future" 1 "$COLB" verify --format-only a.colb --trust pub1.pub --at 2025-05-01T00:00:00Z
+COLBUNDLE_TRUST="pub2.pub:pub1.pub" "$COLB" verify --format-only a.colb --at $AT >/dev/null 2>&1 && ok "COLBUNDLE_TRUST lists trusted keys" || not_ok "COLBUNDLE_TRUST lists trusted keys"
 printf 'trust = pub1.pub\nbundle = a.colb\n' >site.conf
-COLBUNDLE_CONF=$T/site.conf "$COLB" verify --at $AT >/dev/null 2>&1 && ok "the configuration file gives trust and bundle" || not_ok "the configuration file gives trust and bundle"
+COLBUNDLE_CONF=$T/site.conf "$COLB" verify --format-only --at $AT >/dev/null 2>&1 && ok "the configuration file gives trust and bundle" || not_ok "the configuration file gives trust and bundle"
 printf 'trust = pub1.pub\ncolour = blue\n' >bad.conf
-COLBUNDLE_CONF=$T/bad.conf "$COLB" verify a.colb --at $AT >/dev/null 2>"$T/conf.err"; rc=$?
+COLBUNDLE_CONF=$T/bad.conf "$COLB" verify --format-only a.colb --at $AT >/dev/null 2>"$T/conf.err"; rc=$?
 [ $rc = 2 ] && grep -q "bad.conf:2:" "$T/conf.err" && ok "a bad configuration line is named file:line" || not_ok "a bad configuration line is named file:line" "exit $rc: $(cat "$T/conf.err")"
-"$COLB" verify a.colb --trust pub1.pub --at $AT --json >v.json
+"$COLB" verify --format-only a.colb --trust pub1.pub --at $AT --json >v.json
 grep -q '"ok":true' v.json && grep -q '"version":"5"' v.json && ok "verify --json reports ok and version" || not_ok "verify --json reports ok and version" "$(cat v.json)"
-"$COLB" verify a.colb --trust pub2.pub --at $AT --json >v2.json 2>/dev/null
+"$COLB" verify --format-only a.colb --trust pub2.pub --at $AT --json >v2.json 2>/dev/null
 grep -q '"ok":false' v2.json && grep -q '"code":22' v2.json && ok "verify --json reports the refusal code" || not_ok "verify --json reports the refusal code" "$(cat v2.json)"
 
 # k-of-n
-exit_is "2-of-3 refused with one signature" 1 "$COLB" verify a.colb --trust pub1.pub --trust pub2.pub --trust pub3.pub --threshold 2 --at $AT
+exit_is "2-of-3 refused with one signature" 1 "$COLB" verify --format-only a.colb --trust pub1.pub --trust pub2.pub --trust pub3.pub --threshold 2 --at $AT
 cp a.colb s.colb
 exit_is "sign adds a second signature" 0 "$COLB" sign s.colb --key pub2.key
 exit_is "sign refuses a second signature by the same key" 1 "$COLB" sign s.colb --key pub2.key
-exit_is "2-of-3 accepted with two signatures" 0 "$COLB" verify s.colb --trust pub1.pub --trust pub2.pub --trust pub3.pub --threshold 2 --at $AT
-exit_is "3-of-3 refused with two signatures" 1 "$COLB" verify s.colb --trust pub1.pub --trust pub2.pub --trust pub3.pub --threshold 3 --at $AT
+exit_is "2-of-3 accepted with two signatures" 0 "$COLB" verify --format-only s.colb --trust pub1.pub --trust pub2.pub --trust pub3.pub --threshold 2 --at $AT
+exit_is "3-of-3 refused with two signatures" 1 "$COLB" verify --format-only s.colb --trust pub1.pub --trust pub2.pub --trust pub3.pub --threshold 3 --at $AT
 [ $(($(stat -c %s s.colb) - $(stat -c %s a.colb))) = 72 ] && ok "a signature adds exactly 72 bytes" || not_ok "a signature adds exactly 72 bytes"
 
 # rollback state
 D=$(sha256sum a.colb | cut -d' ' -f1)
 printf '{"version":"5","digest":"%s"}\n' "$D" >state.json
-exit_is "the installed bundle passes its own state" 0 "$COLB" verify a.colb --trust pub1.pub --at $AT --state state.json
+exit_is "the installed bundle passes its own state" 0 "$COLB" verify --format-only a.colb --trust pub1.pub --at $AT --state state.json
 printf '{"version":"6","digest":"%s"}\n' "$D" >state.json
-exit_is "a lower version than the state is refused" 1 "$COLB" verify a.colb --trust pub1.pub --at $AT --state state.json
+exit_is "a lower version than the state is refused" 1 "$COLB" verify --format-only a.colb --trust pub1.pub --at $AT --state state.json
 printf '{"version":"5","digest":"%064d"}\n' 0 >state.json
-exit_is "the same version with another digest is refused" 1 "$COLB" verify a.colb --trust pub1.pub --at $AT --state state.json
-exit_is "a missing state file is refused" 1 "$COLB" verify a.colb --trust pub1.pub --at $AT --state nostate.json
+exit_is "the same version with another digest is refused" 1 "$COLB" verify --format-only a.colb --trust pub1.pub --at $AT --state state.json
+exit_is "a missing state file is refused" 1 "$COLB" verify --format-only a.colb --trust pub1.pub --at $AT --state nostate.json
 
 # inspect, ls, cat, extract
 "$COLB" inspect a.colb --trust pub1.pub --at $AT >insp.txt 2>&1
@@ -105,11 +108,11 @@ exit_is "extract refuses to follow a planted symlink" 1 "$COLB" extract a.colb t
 
 # tamper: one byte in the payload, one in the manifest
 cp a.colb t.colb; printf 'X' | dd of=t.colb bs=1 seek=$(($(stat -c %s t.colb) - 30)) conv=notrunc 2>/dev/null
-exit_is "a changed payload byte is refused" 1 "$COLB" verify t.colb --trust pub1.pub --at $AT
+exit_is "a changed payload byte is refused" 1 "$COLB" verify --format-only t.colb --trust pub1.pub --at $AT
 cp a.colb t.colb; printf 'X' | dd of=t.colb bs=1 seek=40 conv=notrunc 2>/dev/null
-exit_is "a changed manifest byte is refused" 1 "$COLB" verify t.colb --trust pub1.pub --at $AT
+exit_is "a changed manifest byte is refused" 1 "$COLB" verify --format-only t.colb --trust pub1.pub --at $AT
 head -c 100 a.colb >t.colb
-exit_is "a truncated bundle is refused" 1 "$COLB" verify t.colb --trust pub1.pub --at $AT
+exit_is "a truncated bundle is refused" 1 "$COLB" verify --format-only t.colb --trust pub1.pub --at $AT
 
 # the specification's plain-tar one-liner
 off=$(( $(od -An -tu1 -j12 -N8 a.colb | awk '{print 32+$1+256*$2+65536*$3+16777216*$4+$5+256*$6+65536*$7+16777216*$8}') \
