@@ -236,7 +236,7 @@ static bool parse_tcb(const json_t *t, intel_tcb *out)
 		return true;
 	}
 	for (int c = 0; c < 16; c++) {
-		char key[24];
+		char key[32];
 		snprintf(key, sizeof key, "sgxtcbcomp%02dsvn", c + 1);
 		if (!get_uint(t, key, 255, &v))
 			return false;
