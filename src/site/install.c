@@ -65,6 +65,13 @@ static colb_err write_new(int dfd, const char *name, const chunk *c, size_t n, c
 	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
 	if (fd < 0)
 		return sys_fail(errbuf, errlen, "create", name);
+	/* readable by every reader whatever the installer's umask: the quote
+	 * provider library runs inside other users' processes */
+	if (fchmod(fd, 0444) != 0) {
+		colb_err rc = sys_fail(errbuf, errlen, "chmod", name);
+		close(fd);
+		return rc;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *p = c[i].data;
 		size_t left = c[i].len;
@@ -167,7 +174,9 @@ static void sweep(int sfd, const char *keep1, const char *keep2)
 
 static colb_err ensure_dir_at(int dfd, const char *name, char *errbuf, size_t errlen)
 {
-	if (mkdirat(dfd, name, 0755) != 0 && errno != EEXIST)
+	if (mkdirat(dfd, name, 0755) == 0)
+		(void)fchmodat(dfd, name, 0755, 0); /* whatever the umask, as write_new */
+	else if (errno != EEXIST)
 		return sys_fail(errbuf, errlen, "mkdir", name);
 	struct stat st;
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode))
@@ -206,7 +215,7 @@ static colb_err write_generation(int sfd, colb_bundle *b, const uint8_t *data, s
 	colb_err rc;
 	snprintf(tmpname, sizeof tmpname, "tmp/%s.%ld", gen, (long)getpid());
 	remove_tree_at(sfd, tmpname);
-	if (mkdirat(sfd, tmpname, 0755) != 0)
+	if (mkdirat(sfd, tmpname, 0755) != 0 || fchmodat(sfd, tmpname, 0755, 0) != 0)
 		return sys_fail(errbuf, errlen, "mkdir", tmpname);
 	int tfd = openat(sfd, tmpname, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (tfd < 0)
@@ -318,12 +327,16 @@ colb_err colb_store_install(const char *store_dir, const char *bundle_path, cons
 	memset(res, 0, sizeof *res);
 	if (!store_dir || !bundle_path)
 		return colb_seterr(errbuf, errlen, COLB_ERR_INVALID_ARG, "install: no store or bundle");
+	struct stat sst;
+	bool fresh = stat(store_dir, &sst) != 0;
 	if (colb_mkdirs(store_dir, 0755) != COLB_OK)
 		return colb_seterr(errbuf, errlen, COLB_ERR_STORE, "store %s: cannot create it", store_dir);
 	int sfd = open(store_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (sfd < 0)
 		return sys_fail(errbuf, errlen, "open", store_dir);
-	int lfd = openat(sfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fresh)
+		(void)fchmod(sfd, 0755);
+	int lfd = openat(sfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (lfd < 0) {
 		colb_err rc = sys_fail(errbuf, errlen, "open", "lock");
 		close(sfd);

@@ -73,6 +73,12 @@ refuse "a tampered bundle is refused" "$COLB" install t30.colb --store S $AT
 	not_ok "status: CRITICAL (exit 2) once expired, in JSON" "rc=$rc $(cat "$T/out")"
 "$COLB" status --store nowhere >"$T/out" 2>&1; rc=$?
 [ $rc = 3 ] && ok "status: UNKNOWN (exit 3) without a store" || not_ok "status: UNKNOWN (exit 3) without a store" "rc=$rc"
+# readers in other accounts can read the store whatever the installer's umask
+(umask 077; "$COLB" install b10.colb --store U --trust k.pub $AT >/dev/null)
+modes=$(stat -c %a U U/g "U/$(readlink U/current)" U/current/bundle.colb U/current/files.bin U/current/state.json U/current/site.json | tr '\n' ' ')
+[ "$modes" = "755 755 755 444 444 444 444 " ] && ok "the store is world-readable and its files read-only under umask 077" ||
+	not_ok "the store is world-readable and its files read-only under umask 077" "modes: $modes"
+
 # the lock
 mk 40
 exec 9>S/lock
