@@ -376,12 +376,23 @@ static colb_err open_once(colb_bundle *b, const char *dir, bool *retry)
 	int sfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (sfd < 0)
 		return colb_bundle_fail(b, COLB_ERR_STORE, "store %s: %s", dir, strerror(errno));
-	int gfd = openat(sfd, "current", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* The generation by its name, as colb_store_generation reports it: a
+	 * generation directory never changes once named, so everything read
+	 * through gfd belongs to it. */
+	char gen[COLB_STORE_GEN_MAX], gpath[COLB_STORE_GEN_MAX + 4];
+	rc = colb_site_current(sfd, gen, why, sizeof why);
+	if (rc) {
+		close(sfd);
+		return colb_bundle_fail(b, COLB_ERR_STORE, "store %s: %s", dir, why);
+	}
+	snprintf(gpath, sizeof gpath, "g/%s", gen);
+	int gfd = openat(sfd, gpath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int err = errno;
 	close(sfd);
-	if (gfd < 0)
-		return colb_bundle_fail(b, COLB_ERR_STORE, "store %s: %s", dir,
-					err == ENOENT ? "no bundle is installed" : strerror(err));
+	if (gfd < 0) {
+		*retry = err == ENOENT; /* switched and swept since the readlink */
+		return colb_bundle_fail(b, COLB_ERR_STORE, "store %s: %s: %s", dir, gpath, strerror(err));
+	}
 	colb_site_info si;
 	mapping bm = {0};
 	mapping *fm = calloc(1, sizeof *fm);
@@ -403,6 +414,16 @@ static colb_err open_once(colb_bundle *b, const char *dir, bool *retry)
 					"store %s: %s", dir, why);
 	}
 	close(gfd);
+	char want[COLB_STORE_GEN_MAX];
+	colb_site_gen_name(si.version, si.digest, want);
+	if (strcmp(want, gen) != 0) {
+		colb_site_info_free(&si);
+		if (bm.len)
+			munmap(bm.addr, bm.len);
+		unmap(fm);
+		return colb_bundle_fail(b, COLB_ERR_STORE, "store %s: generation %s holds the state of %s",
+					dir, gen, want);
+	}
 
 	/* Trust: the caller's keys when it has some (walking the bundle's
 	 * rotation chain from them), else the keyset the install recorded. The
@@ -411,14 +432,16 @@ static colb_err open_once(colb_bundle *b, const char *dir, bool *retry)
 	colb_trust *anchor = NULL;
 	if (colb_trust_key_count(own) == 0 && !(anchor = colb_site_trust(&si))) {
 		colb_site_info_free(&si);
-		munmap(bm.addr, bm.len);
+		if (bm.len)
+			munmap(bm.addr, bm.len);
 		unmap(fm);
 		return colb_bundle_fail(b, COLB_ERR_NOMEM, "out of memory");
 	}
 	colb_bundle_set_anchor(b, anchor, anchor ? si.keyset_version : 0, si.keyset_version);
 	if (colb_bundle_set_chain(b, si.chain, si.chain_len) != COLB_OK) {
 		colb_site_info_free(&si);
-		munmap(bm.addr, bm.len);
+		if (bm.len)
+			munmap(bm.addr, bm.len);
 		unmap(fm);
 		return colb_bundle_fail(b, COLB_ERR_NOMEM, "out of memory");
 	}
