@@ -21,6 +21,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <openssl/sha.h>
+#include <zlib.h>
 
 #include "bundle/bundle_priv.h"
 #include "bundle/rotation.h"
@@ -277,20 +278,71 @@ size_t colb_bundle_find_path(const colb_bundle *b, const char *path)
 
 /* ---- the payload ------------------------------------------------------------------ */
 
-static colb_err check_ratio(colb_bundle *b, struct archive *a)
+/* zlib inflates the gzip payload (one member, nothing after it) into a
+ * buffer no larger than the listed files need as a tar: their sizes rounded
+ * to 512-byte blocks, three header blocks each (ustar, pax header and its
+ * data), and two records of end-of-archive padding. Anything that inflates
+ * past that, or past the ratio cap, is a bomb. */
+static colb_err inflate_payload(colb_bundle *b, const uint8_t *payload, size_t len, uint8_t **tar,
+				size_t *tarlen)
 {
-	int64_t out = archive_filter_bytes(a, 0), in = archive_filter_bytes(a, -1);
-	if (out < 0 || in < 0)
-		return COLB_OK;
-	if ((uint64_t)out > b->opts.max_total + (1u << 20))
-		return colb_bundle_fail(b, COLB_ERR_BOMB, "payload: inflates past the %llu-byte cap",
-					(unsigned long long)b->opts.max_total);
+	uint64_t bound = 2 * 10240;
+	for (size_t i = 0; i < b->m.nfiles; i++)
+		bound += (b->m.files[i].size + 511) / 512 * 512 + 3 * 512;
+	if (bound > b->opts.max_total + (1u << 20))
+		bound = b->opts.max_total + (1u << 20);
+	uint8_t *out = malloc(bound);
+	if (!out)
+		return colb_bundle_fail(b, COLB_ERR_NOMEM, "payload: out of memory for %llu bytes",
+					(unsigned long long)bound);
+	z_stream z;
+	memset(&z, 0, sizeof z);
+	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) { /* gzip wrapper only */
+		free(out);
+		return colb_bundle_fail(b, COLB_ERR_NOMEM, "payload: zlib init failed");
+	}
+	colb_err rc = COLB_OK;
+	int zr;
+	/* Fed in uInt-sized steps, so that no length is truncated. */
+	for (;;) {
+		if (z.avail_in == 0 && z.total_in < len) {
+			z.next_in = (Bytef *)payload + z.total_in;
+			z.avail_in = (uInt)(len - z.total_in < (1u << 30) ? len - z.total_in : (1u << 30));
+		}
+		if (z.avail_out == 0 && z.total_out < bound) {
+			z.next_out = out + z.total_out;
+			z.avail_out = (uInt)(bound - z.total_out < (1u << 30) ? bound - z.total_out : (1u << 30));
+		}
+		zr = inflate(&z, Z_NO_FLUSH);
+		if (zr != Z_OK)
+			break;
+		if (z.total_out == bound && z.avail_out == 0) {
+			rc = colb_bundle_fail(b, COLB_ERR_BOMB,
+					      "payload: inflates past the %llu bytes its listed files need",
+					      (unsigned long long)bound);
+			break;
+		}
+	}
+	size_t in_done = z.total_in, out_done = z.total_out;
+	inflateEnd(&z);
+	if (!rc && zr != Z_STREAM_END)
+		rc = colb_bundle_fail(b, COLB_ERR_ARCHIVE, "payload: not a complete gzip stream (%s)",
+				      z.msg ? z.msg : zr == Z_BUF_ERROR ? "truncated" : "corrupt");
+	else if (!rc && in_done != len)
+		rc = colb_bundle_fail(b, COLB_ERR_ARCHIVE, "payload: %zu bytes after the gzip stream",
+				      len - in_done);
 	/* Small archives of small files compress far better than 200:1 (tar
 	 * padding), so the ratio only counts past the first MiB. */
-	if (out > (1 << 20) && (uint64_t)out > (uint64_t)(in ? in : 1) * b->opts.max_ratio)
-		return colb_bundle_fail(b, COLB_ERR_BOMB,
-					"payload: compression ratio over %u:1 (%lld from %lld bytes)",
-					b->opts.max_ratio, (long long)out, (long long)in);
+	else if (!rc && out_done > (1u << 20) && out_done > (uint64_t)len * b->opts.max_ratio)
+		rc = colb_bundle_fail(b, COLB_ERR_BOMB,
+				      "payload: compression ratio over %u:1 (%zu from %zu bytes)",
+				      b->opts.max_ratio, out_done, len);
+	if (rc) {
+		free(out);
+		return rc;
+	}
+	*tar = out;
+	*tarlen = out_done;
 	return COLB_OK;
 }
 
@@ -302,12 +354,12 @@ static colb_err read_payload(colb_bundle *b, const uint8_t *payload, size_t len)
 	uint64_t total = 0, count = 0;
 	if (!a)
 		return colb_bundle_fail(b, COLB_ERR_NOMEM, "payload: out of memory");
-	/* Only tar and in-process gzip: ARCHIVE_WARN would mean an external
-	 * gzip program. */
-	if (archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
-	    archive_read_support_format_tar(a) != ARCHIVE_OK) {
+	uint8_t *tar = NULL;
+	size_t tarlen = 0;
+	/* Only the tar format, over bytes zlib has already inflated. */
+	if (archive_read_support_format_tar(a) != ARCHIVE_OK) {
 		archive_read_free(a);
-		return colb_bundle_fail(b, COLB_ERR_INTERNAL, "payload: libarchive lacks built-in gzip");
+		return colb_bundle_fail(b, COLB_ERR_INTERNAL, "payload: libarchive lacks tar");
 	}
 	for (size_t i = 0; i < b->m.nfiles; i++)
 		total += b->m.files[i].size;
@@ -323,7 +375,9 @@ static colb_err read_payload(colb_bundle *b, const uint8_t *payload, size_t len)
 		b->entries[i].data = b->arena + off;
 		off += b->m.files[i].size;
 	}
-	if (archive_read_open_memory(a, payload, len) != ARCHIVE_OK) {
+	if ((rc = inflate_payload(b, payload, len, &tar, &tarlen)))
+		goto out;
+	if (archive_read_open_memory(a, tar, tarlen) != ARCHIVE_OK) {
 		rc = colb_bundle_fail(b, COLB_ERR_ARCHIVE, "payload: %s", archive_error_string(a));
 		goto out;
 	}
@@ -337,8 +391,6 @@ static colb_err read_payload(colb_bundle *b, const uint8_t *payload, size_t len)
 					      (unsigned long long)count + 1, msg ? msg : "unreadable");
 			goto out;
 		}
-		if ((rc = check_ratio(b, a)))
-			goto out;
 		if (++count > b->opts.max_entries) {
 			rc = colb_bundle_fail(b, COLB_ERR_BOMB, "payload: more than %llu entries",
 					      (unsigned long long)b->opts.max_entries);
@@ -390,8 +442,6 @@ static colb_err read_payload(colb_bundle *b, const uint8_t *payload, size_t len)
 			if (n == 0)
 				break;
 			got += (uint64_t)n;
-			if ((rc = check_ratio(b, a)))
-				goto out;
 		}
 		uint8_t extra;
 		if (got != want || archive_read_data(a, &extra, 1) != 0) {
@@ -411,6 +461,7 @@ static colb_err read_payload(colb_bundle *b, const uint8_t *payload, size_t len)
 	}
 out:
 	archive_read_free(a);
+	free(tar);
 	return rc;
 }
 

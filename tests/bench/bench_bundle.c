@@ -23,7 +23,8 @@
 
 #include "bundle/bundle_priv.h"
 
-#define RUNS 5
+#define MAX_RUNS 64
+static int RUNS = 5; /* BENCH_BUNDLE_RUNS */
 
 static double now(void)
 {
@@ -249,7 +250,7 @@ static int run(size_t n, colb_seckey *key, colb_trust *trust)
 		return 1;
 	}
 	uint8_t *scratch = malloc(RAW + (NFILES + 64) * 1024 + (1 << 20));
-	double tv[RUNS], tb[RUNS];
+	double tv[MAX_RUNS], tb[MAX_RUNS];
 	colb_opts *o = colb_opts_new();
 	colb_opts_set_trust(o, trust);
 	colb_opts_set_time(o, 1748736000 + 86400);
@@ -334,6 +335,9 @@ int main(void)
 	unlink(keyp);
 	unlink(pub);
 	rmdir(dir);
+	const char *runs = getenv("BENCH_BUNDLE_RUNS");
+	if (runs && atoi(runs) > 0 && atoi(runs) <= MAX_RUNS)
+		RUNS = atoi(runs);
 	const char *sizes = getenv("BENCH_BUNDLE_SIZES");
 	char *list = strdup(sizes && *sizes ? sizes : "1000 10000"), *save = NULL;
 	int rc = 0;

@@ -582,6 +582,42 @@ static void test_reader_refuses_decompression_bombs(void **state)
 	free(zeros);
 }
 
+static void test_reader_refuses_payload_inflating_past_its_listed_files(void **state)
+{
+	/* 2 MiB that no listed file accounts for */
+	size_t big = 2u << 20, len;
+	uint8_t *junk = malloc(big);
+	for (size_t i = 0; i < big; i++)
+		junk[i] = (uint8_t)(i * 2654435761u >> 13);
+	tb_entry e[2] = {{"intel/crl/platform.der", junk, big, 0, NULL, -1}, {P2, D2, sizeof D2 - 1, 0, NULL, -1}};
+	tb_listed l[1] = {{P2, D2, sizeof D2 - 1}};
+	uint8_t *d = tb_hostile(e, 2, l, 1, &len);
+	char msg[512];
+	EXPECT(open_hostile(d, len, msg, sizeof msg), COLB_ERR_BOMB);
+	assert_non_null(strstr(msg, "listed files need"));
+	free(d);
+	free(junk);
+}
+
+static void test_reader_refuses_data_after_the_gzip_stream(void **state)
+{
+	tb_entry e[1] = {{P2, D2, sizeof D2 - 1, 0, NULL, -1}};
+	tb_listed l[1] = {{P2, D2, sizeof D2 - 1}};
+	size_t plen, len;
+	uint8_t *payload = tb_targz(e, 1, &plen);
+	payload = realloc(payload, plen + 4);
+	memcpy(payload + plen, "junk", 4);
+	plen += 4;
+	colb_buf m;
+	colb_buf_init(&m, 0);
+	tb_manifest(l, 1, payload, plen, 7, &m);
+	uint8_t *d = tb_envelope(m.data, m.len, payload, plen, "hostile", &len);
+	EXPECT(open_hostile(d, len, NULL, 0), COLB_ERR_ARCHIVE);
+	free(d);
+	colb_buf_free(&m);
+	free(payload);
+}
+
 static void test_reader_refuses_entry_count_over_cap_in_the_archive(void **state)
 {
 	/* The manifest lists one file; the archive holds three (the extra two
@@ -635,6 +671,8 @@ int main(void)
 		cmocka_unit_test(test_reader_refuses_entry_paths_with_dotdot_or_absolute),
 		cmocka_unit_test(test_reader_refuses_decompression_bombs),
 		cmocka_unit_test(test_reader_refuses_entry_count_over_cap_in_the_archive),
+		cmocka_unit_test(test_reader_refuses_payload_inflating_past_its_listed_files),
+		cmocka_unit_test(test_reader_refuses_data_after_the_gzip_stream),
 	};
 	return cmocka_run_group_tests_name("bundle_refusals", tests, NULL, NULL);
 }
