@@ -164,6 +164,27 @@ if (cd "$T/prog" && cc -std=c11 -Wall -Werror $SAN -o prog prog.c $PCFLAGS) 2>"$
 else
 	not_ok "program_compiles_and_links_with_pkg_config_flags" "$(head -5 "$T/cc.err" | tr '\n' ' ')"
 fi
+# The EXAMPLE of libcolbundle(3), as printed there, builds against the
+# installed library and does what the page says: the version of a bundle
+# signed by the trusted key, a refusal (exit 1) for another key.
+sed -n '/^\.SH EXAMPLE/,/^\.SH/p' "$P/share/man/man3/libcolbundle.3" |
+	sed -n '/^\.in +4n/,/^\.in$/p' | sed '1d;$d; s/\\e/\\/g' >"$T/prog/example.c"
+"$COLB" keygen --no-password --out "$T/prog/pub" >/dev/null 2>&1
+"$COLB" keygen --no-password --out "$T/prog/other" >/dev/null 2>&1
+mkdir -p "$T/prog/empty"
+"$COLB" create --out "$T/prog/b.colb" --key "$T/prog/pub.key" --dir "$T/prog/empty" --version 42 >/dev/null 2>&1
+# shellcheck disable=SC2086
+if [ -s "$T/prog/example.c" ] && (cd "$T/prog" && cc -std=c11 -Wall -Werror $SAN -o example example.c $PCFLAGS) 2>"$T/cc.err"; then
+	out=$(LD_LIBRARY_PATH="$P/lib" "$T/prog/example" "$T/prog/pub.pub" "$T/prog/b.colb" 2>&1)
+	[ "$out" = "version 42" ] && ok "libcolbundle_3_example_opens_a_bundle" ||
+		not_ok "libcolbundle_3_example_opens_a_bundle" "want 'version 42', got '$out'"
+	LD_LIBRARY_PATH="$P/lib" "$T/prog/example" "$T/prog/other.pub" "$T/prog/b.colb" >"$T/ex.out" 2>&1
+	rc=$?
+	[ $rc = 1 ] && grep -q '^refused: ' "$T/ex.out" && ok "libcolbundle_3_example_refuses_an_untrusted_bundle" ||
+		not_ok "libcolbundle_3_example_refuses_an_untrusted_bundle" "exit $rc: $(cat "$T/ex.out")"
+else
+	not_ok "libcolbundle_3_example_compiles" "$(head -5 "$T/cc.err" 2>/dev/null | tr '\n' ' ')"
+fi
 "$P/bin/colbundle" version | grep -qF "colbundle $VERSION" && ok "installed_tool_runs" ||
 	not_ok "installed_tool_runs" "$("$P/bin/colbundle" version 2>&1)"
 
