@@ -192,4 +192,29 @@ else
 		"conf.c: $(tr '\n' ' ' <"$T/keys"); sample: $(tr '\n' ' ' <"$T/sample.keys")"
 fi
 
+# The sample parses as shipped, and with every example value uncommented:
+# the tool then gets past the file (to the missing key files it names) and
+# never reports a "FILE:LINE:" syntax error. A bad key shows what such an
+# error looks like, so the check can fail.
+conf_error() { # CONF: the tool's complaint about it
+	COLBUNDLE_CONF=$1 COLBUNDLE_TRUST= "$COLB" verify "$T/none.colb" 2>&1
+}
+printf 'trust = x.pub\nbogus = 1\n' >"$T/bad.conf"
+case $(conf_error "$T/bad.conf") in
+*"bad.conf:2: unknown key 'bogus'"*) ok "a_bad_configuration_is_reported_with_file_and_line" ;;
+*) not_ok "a_bad_configuration_is_reported_with_file_and_line" "$(conf_error "$T/bad.conf")" ;;
+esac
+cp "$SAMPLE" "$T/shipped.conf"
+case $(conf_error "$T/shipped.conf") in
+*"shipped.conf:"[0-9]*) not_ok "sample_configuration_parses_as_shipped" "$(conf_error "$T/shipped.conf")" ;;
+*) ok "sample_configuration_parses_as_shipped" ;;
+esac
+sed -E 's/^#([a-z_]+ = )/\1/' "$SAMPLE" >"$T/examples.conf"
+err=$(conf_error "$T/examples.conf")
+case $err in
+*"examples.conf:"[0-9]*) not_ok "sample_configuration_example_values_are_valid" "$err" ;;
+*"publisher.pub"*) ok "sample_configuration_example_values_are_valid" ;;
+*) not_ok "sample_configuration_example_values_are_valid" "expected the missing key file, got: $err" ;;
+esac
+
 done_testing
