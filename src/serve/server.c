@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -62,6 +63,14 @@ typedef struct chain_enc {
 	char *enc;
 } chain_enc;
 
+/* A platform the bundle knows by its encrypted PPID (from the PCK Cert ID
+ * CSV it was made with: the signed manifest's enc_ppid_sha256). */
+typedef struct ppid_ent {
+	char sha[65];
+	uint8_t qe_id[16];
+	uint16_t pce_id;
+} ppid_ent;
+
 typedef struct gen {
 	atomic_uint refs;
 	colb_bundle *b;
@@ -79,6 +88,9 @@ typedef struct gen {
 	json_t *sets; /* intel/tcb-sets.json, NULL when absent */
 	char *fmspcs[4];
 	size_t fmspcs_len[4];
+	bool ppids_done;
+	ppid_ent *ppids;
+	size_t nppids;
 } gen;
 
 static void gen_free(gen *g)
@@ -93,6 +105,7 @@ static void gen_free(gen *g)
 	for (int i = 0; i < 4; i++)
 		free(g->fmspcs[i]);
 	json_decref(g->sets);
+	free(g->ppids);
 	colb_bundle_free(g->b);
 	pthread_mutex_destroy(&g->lock);
 	free(g);
@@ -593,13 +606,68 @@ static mhd_ret do_pckcert(serve_server *s, struct MHD_Connection *c, req_ctx *x,
 	return queue(s, c, x, 200, r);
 }
 
+/* "intel/pckcerts/<QEID>-<PCEID>.json" -> the QE ID and PCE ID (its two
+ * bytes in file order, little-endian as the request's pceid). */
+static bool pckcerts_path(const char *path, uint8_t qe_id[16], uint16_t *pce_id)
+{
+	const char *pre = "intel/pckcerts/";
+	size_t pl = strlen(pre);
+	uint8_t pce[2];
+	if (strncmp(path, pre, pl) || strlen(path) != pl + 32 + 1 + 4 + 5 || path[pl + 32] != '-' ||
+	    strcmp(path + pl + 37, ".json") || !colb_hex_decode(path + pl, 32, qe_id, 16) ||
+	    !colb_hex_decode(path + pl + 33, 4, pce, 2))
+		return false;
+	*pce_id = (uint16_t)(pce[0] | pce[1] << 8);
+	return true;
+}
+
+static void ppid_index(gen *g)
+{
+	size_t n = colb_bundle_file_count(g->b), k = 0;
+	g->ppids = calloc(n ? n : 1, sizeof *g->ppids);
+	for (size_t i = 0; g->ppids && i < n; i++) {
+		colb_file_info fi;
+		if (colb_bundle_file_at(g->b, i, &fi) != COLB_OK || !fi.kind || strcmp(fi.kind, "pckcerts"))
+			continue;
+		json_t *meta = fi.meta_json ? json_loads(fi.meta_json, 0, NULL) : NULL;
+		const char *sha = json_string_value(json_object_get(meta, "enc_ppid_sha256"));
+		if (sha && strlen(sha) == 64 && pckcerts_path(fi.path, g->ppids[k].qe_id, &g->ppids[k].pce_id)) {
+			snprintf(g->ppids[k].sha, sizeof g->ppids[k].sha, "%s", sha);
+			k++;
+		}
+		json_decref(meta);
+	}
+	g->nppids = k;
+	g->ppids_done = true;
+}
+
+/* The platform of an encrypted PPID, as PCS pckcerts?encrypted_ppid= names it. */
+static bool platform_by_ppid(gen *g, const serve_req *q, uint8_t qe_id[16])
+{
+	char sha[65];
+	colb_sha256_hex(q->enc_ppid, q->enc_ppid_len, sha);
+	pthread_mutex_lock(&g->lock);
+	if (!g->ppids_done)
+		ppid_index(g);
+	bool found = false;
+	for (size_t i = 0; i < g->nppids && !found; i++)
+		if (!strcasecmp(g->ppids[i].sha, sha) && g->ppids[i].pce_id == q->pce_id) {
+			memcpy(qe_id, g->ppids[i].qe_id, 16);
+			found = true;
+		}
+	pthread_mutex_unlock(&g->lock);
+	return found;
+}
+
 static mhd_ret do_pckcerts(serve_server *s, struct MHD_Connection *c, req_ctx *x, const serve_req *q)
 {
-	if (!q->has_qe_id)
-		return reply_error(s, c, x, 404, "NotFound",
-				   "pckcerts: this server finds a platform's certificates by qeid");
+	uint8_t qe_id[16];
+	if (q->has_qe_id)
+		memcpy(qe_id, q->qe_id, 16);
+	else if (!platform_by_ppid(x->g, q, qe_id))
+		return reply_colb_err(s, c, x, COLB_ERR_NOT_FOUND, "pckcerts");
 	colb_intel_item it;
-	colb_err rc = colb_intel_pckcerts(x->g->b, q->qe_id, q->pce_id, &it);
+	colb_err rc = colb_intel_pckcerts(x->g->b, qe_id, q->pce_id, &it);
 	if (rc)
 		return reply_colb_err(s, c, x, rc, "pckcerts");
 	struct MHD_Response *r = body(it.data, it.len, "application/json");

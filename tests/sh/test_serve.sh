@@ -248,6 +248,9 @@ expect_error "pckcert without a platform is 400" 400 "$V4/pckcert?cpusvn=$CPUSVN
 expect_error "pckcert with an odd-length encrypted_ppid is 400" 400 "$V4/pckcert?encrypted_ppid=abc&cpusvn=$CPUSVN&pcesvn=$PCESVN&pceid=$PCEID"
 expect_item "pckcerts by qeid" "$V4/pckcerts?qeid=$QEID&pceid=$PCEID" "intel/pckcerts/$QEU-$(echo "$PCEID" | tr a-f A-F).json" \
 	SGX-PCK-Certificate-Issuer-Chain "$PCKC"
+expect_item "pckcerts by encrypted_ppid (PCS)" "$V4/pckcerts?encrypted_ppid=$EPPID&pceid=$PCEID" \
+	"intel/pckcerts/$QEU-$(echo "$PCEID" | tr a-f A-F).json" SGX-PCK-Certificate-Issuer-Chain "$PCKC"
+expect_error "pckcerts of an unknown encrypted_ppid is 404" 404 "$V4/pckcerts?encrypted_ppid=$UNKNOWN_PPID&pceid=$PCEID"
 expect_error "pckcerts of an unknown platform is 404" 404 "$V4/pckcerts?qeid=00000000000000000000000000000000&pceid=$PCEID"
 expect_error "pckcerts without pceid is 400" 400 "$V4/pckcerts?qeid=$QEID"
 expect_error "tdx has no pckcert (404)" 404 "$TDX/pckcert?encrypted_ppid=$EPPID&cpusvn=$CPUSVN&pcesvn=$PCESVN&pceid=$PCEID"
