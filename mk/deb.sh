@@ -22,8 +22,10 @@ export SOURCE_DATE_EPOCH
 
 rm -rf "$stage"
 mkdir -p "$root/DEBIAN" "$stage/shlibs/debian"
-# A clean sub-make: only B is passed down, never the caller's -j or flags.
-env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL ${MAKE:-make} --no-print-directory -s \
+# A clean sub-make: only B is passed down, never the caller's -j or flags;
+# `make deb` has just built `all` (-o all: install it, never rebuild it
+# with other flags).
+env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL ${MAKE:-make} --no-print-directory -s -o all \
 	B="$B" PREFIX=/usr DESTDIR="$root" install >/dev/null
 
 # dpkg-shlibdeps wants a debian/control naming the package; it answers

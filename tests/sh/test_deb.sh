@@ -7,7 +7,8 @@
 
 VERSION=$(sed -n 's/^VERSION *:= *//p' "$TOP/Makefile")
 ARCH=$(dpkg --print-architecture)
-mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -s -C "$TOP" B="$B" "$@"; }
+# -o all: package what the suite built, never rebuild it with other flags.
+mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -s -o all -C "$TOP" B="$B" "$@"; }
 
 # A fixed SOURCE_DATE_EPOCH: every time in the package must be this one.
 SDE=1700000000

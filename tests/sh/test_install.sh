@@ -8,8 +8,9 @@
 . "$(dirname "$0")/lib.sh"
 
 VERSION=$(sed -n 's/^VERSION *:= *//p' "$TOP/Makefile")
-# A clean sub-make: the caller's -j and jobserver are not ours to use.
-mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -s -C "$TOP" B="$B" "$@"; }
+# A clean sub-make: the caller's -j and jobserver are not ours to use, and
+# -o all installs what the suite built, never rebuilding it with other flags.
+mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -s -o all -C "$TOP" B="$B" "$@"; }
 
 D="$T/root"
 P="$D/usr/local"
