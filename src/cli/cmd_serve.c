@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "bundle/conf.h"
 #include "cli/common.h"
 #include "serve/serve.h"
 #include "util/util.h"
@@ -20,16 +21,28 @@ static bool num_opt(const char *v, uint64_t max, uint64_t *out)
 
 /* The options of a store reader that configures no keys: the extra roots,
  * the time and allow-expired from the command line. */
-static int store_opts(const cli_common *c, cli_bundle *cb)
+static int store_opts(const cli_common *c, const colb_conf *conf, cli_bundle *cb)
 {
 	memset(cb, 0, sizeof *cb);
 	cb->trust = colb_trust_new();
 	cb->opts = colb_opts_new();
 	if (!cb->trust || !cb->opts)
 		return EXIT_IOERR;
-	for (size_t i = 0; i < c->nintel + c->namd; i++) {
-		bool amd = i >= c->nintel;
-		const char *path = amd ? c->amd_ark[i - c->nintel] : c->intel_root[i];
+	/* the configuration file's roots, then the command line's */
+	const char *roots[4 * CLI_MAX_LIST];
+	bool is_amd[4 * CLI_MAX_LIST];
+	size_t n = 0;
+	for (size_t i = 0; i < conf->nintel_root && n < COLB_ARRAY_LEN(roots); i++, n++)
+		roots[n] = conf->intel_root[i], is_amd[n] = false;
+	for (size_t i = 0; i < conf->namd_ark && n < COLB_ARRAY_LEN(roots); i++, n++)
+		roots[n] = conf->amd_ark[i], is_amd[n] = true;
+	for (size_t i = 0; i < c->nintel && n < COLB_ARRAY_LEN(roots); i++, n++)
+		roots[n] = c->intel_root[i], is_amd[n] = false;
+	for (size_t i = 0; i < c->namd && n < COLB_ARRAY_LEN(roots); i++, n++)
+		roots[n] = c->amd_ark[i], is_amd[n] = true;
+	for (size_t i = 0; i < n; i++) {
+		bool amd = is_amd[i];
+		const char *path = roots[i];
 		uint8_t *der = NULL;
 		size_t len = 0;
 		char why[512];
@@ -49,7 +62,9 @@ static int store_opts(const cli_common *c, cli_bundle *cb)
 	if (c->at)
 		cli_parse_time(c->at, &at);
 	colb_opts_set_time(cb->opts, at);
-	colb_opts_set_allow_expired(cb->opts, c->allow_expired);
+	colb_opts_set_allow_expired(cb->opts, c->allow_expired || conf->allow_expired == 1);
+	if (conf->freshness >= 0)
+		colb_opts_set_freshness(cb->opts, (colb_freshness)conf->freshness);
 	return EXIT_OK;
 }
 
@@ -60,7 +75,7 @@ static int run(int argc, char **argv)
 	serve_config_defaults(&cfg);
 	const char *bundle = NULL, *store = NULL, *port_file = NULL;
 	uint64_t poll = 2;
-	char storebuf[4096];
+	char storebuf[4096], storedir[4096];
 
 	for (int i = 1; i < argc; i++) {
 		int r = cli_common_arg(&c, "serve", argc, argv, &i);
@@ -148,14 +163,35 @@ static int run(int argc, char **argv)
 			cfg.listen);
 		return EXIT_USAGE;
 	}
+	const char *conf_path = getenv("COLBUNDLE_CONF");
+	colb_conf conf;
+	colb_conf_init(&conf);
+	if (conf_path && *conf_path) {
+		char why[512];
+		if (colb_conf_load(conf_path, &conf, why, sizeof why) != COLB_OK) {
+			cli_err("serve", "%s", why);
+			colb_conf_free(&conf);
+			return EXIT_USAGE;
+		}
+	}
+	/* Neither: the configuration file's store (its bundle is taken below). */
+	if (!bundle && !store && !conf.bundle && conf.store) {
+		snprintf(storedir, sizeof storedir, "%s", conf.store);
+		store = storedir;
+	}
 	if (c.at)
 		cli_parse_time(c.at, &cfg.at);
 	cli_bundle cb;
 	int ex;
-	const char *env_trust = getenv("COLBUNDLE_TRUST"), *env_conf = getenv("COLBUNDLE_CONF");
-	if (store && !c.ntrust && !(env_trust && *env_trust) && !(env_conf && *env_conf)) {
+	const char *env_trust = getenv("COLBUNDLE_TRUST");
+	char basebuf[64];
+	if (!cfg.baseline && conf.baseline) {
+		snprintf(basebuf, sizeof basebuf, "%s", conf.baseline);
+		cfg.baseline = basebuf;
+	}
+	if (store && !c.ntrust && !(env_trust && *env_trust) && !conf.ntrust) {
 		/* No keys configured: the store's recorded keyset is the trust. */
-		ex = store_opts(&c, &cb);
+		ex = store_opts(&c, &conf, &cb);
 	} else {
 		/* Trust configured: check it, and the file, once here; the server
 		 * opens the bundle again and keeps the options for every reload. */
@@ -167,6 +203,7 @@ static int run(int argc, char **argv)
 		colb_bundle_free(cb.b);
 		cb.b = NULL;
 	}
+	colb_conf_free(&conf);
 	if (ex) {
 		cli_close_bundle(&cb);
 		return ex;
@@ -236,10 +273,11 @@ const cli_command cmd_serve = {
 		"A newly installed bundle (the file replaced, or SIGHUP) is verified and swapped\n"
 		"in whole; a bad one is refused and the old one keeps serving.\n\n"
 		"Options:\n"
-		"  --store DIR            serve the site store's current bundle (colbundle install\n"
-		"                         --store DIR); a new install is picked up by its\n"
+		"  --store DIR            serve the site store's current bundle (`colbundle install\n"
+		"                         --store DIR`); a new install is picked up by its\n"
 		"                         generation. Without trust options, the keys the store\n"
-		"                         recorded at install are the trust\n"
+		"                         recorded at install are the trust. Default: the\n"
+		"                         configuration file's store, when it names no bundle\n"
 		"  --listen ADDR:PORT     default 127.0.0.1:8081; IPv6 as [ADDR]:PORT ([::] takes\n"
 		"                         IPv4 too); port 0 picks a free port\n"
 		"  --port-file F          write the bound port to F (for port 0)\n"

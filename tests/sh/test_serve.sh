@@ -399,6 +399,12 @@ kill "$s6_pid"
 start s7 --store "$T/store" $TRUST --listen 127.0.0.1:0
 expect "--store with trust options" 200 /healthz
 kill "$s7_pid"
+printf 'store = %s\nintel_root = %s\n' "$T/store" "$P/roots/intel-root.der" >"$T/serve.conf"
+COLBUNDLE_CONF="$T/serve.conf" start s8 --at $NOW --listen 127.0.0.1:0
+get /healthz >/dev/null
+grep -q "version 2$" "$T/b" && ok "serve without a bundle serves the configuration file's store" ||
+	not_ok "serve from the configuration file's store" "$(cat "$T/b") $(cat "$T/s8.err")"
+kill "$s8_pid"
 
 # ---- 410: a retired evaluation number ----
 cp -r "$P/intel" "$T/intel17"
