@@ -433,6 +433,18 @@ sleep 1.5
 expect "the client is served again after waiting" 200 /healthz
 kill "$s3_pid"
 
+# ---- per-client connection limit ----
+start s9 "$T/b1.colb" $TRUST --listen 127.0.0.1:0 --max-per-client 2 --timeout 30
+exec 3<>"/dev/tcp/127.0.0.1/$PORT" 4<>"/dev/tcp/127.0.0.1/$PORT"
+sleep 0.3
+got=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$URL/healthz")
+[ "$got" = 000 ] && ok "a client past --max-per-client connections is turned away" ||
+	not_ok "--max-per-client" "HTTP $got with two connections open"
+exec 3<&- 4<&-
+sleep 0.3
+expect "the client is served once its connections close" 200 /healthz
+kill "$s9_pid"
+
 # ---- IPv6, TLS, refusals at start ----
 if grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 2>/dev/null; then
 	start s4 "$T/b1.colb" $TRUST --listen "[::1]:0"
