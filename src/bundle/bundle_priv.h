@@ -195,7 +195,8 @@ bool colb_kind_path_agrees(const char *path, const char *kind, const json_t *met
 /* ---- the open bundle ------------------------------------------------------- */
 
 typedef struct colb_entry {
-	uint8_t *data;              /* inside b->arena */
+	uint8_t *data;              /* inside b->arena (the inflated tar), or copy */
+	uint8_t *copy;              /* owned: an entry that did not come in one block */
 	atomic_int state;           /* 0 unchecked, 1 digest ok, 2 digest bad */
 	bool seen;                  /* while reading the payload */
 } colb_entry;

@@ -122,6 +122,8 @@ static void close_bundle(colb_bundle *b)
 		b->ext_fini[i] = NULL;
 		b->ext_done[i] = false;
 	}
+	for (size_t i = 0; b->entries && i < b->m.nfiles; i++)
+		free(b->entries[i].copy);
 	colb_manifest_clear(&b->m);
 	free(b->manifest_bytes);
 	free(b->entries);
@@ -346,6 +348,45 @@ static colb_err inflate_payload(colb_bundle *b, const uint8_t *payload, size_t l
 	return COLB_OK;
 }
 
+/* Points an entry at its bytes inside the inflated tar (libarchive hands
+ * out blocks of the memory it reads); an entry that does not come as one
+ * block is copied. Either way it must hold exactly `want` bytes. */
+static colb_err entry_data(colb_bundle *b, struct archive *a, colb_entry *en, uint64_t want,
+			   size_t tarlen, const char *shown)
+{
+	const void *buf;
+	size_t sz;
+	la_int64_t off;
+	uint64_t got = 0;
+	int r;
+	en->data = b->arena;
+	while ((r = archive_read_data_block(a, &buf, &sz, &off)) == ARCHIVE_OK) {
+		const uint8_t *p = buf;
+		if (off < 0 || (uint64_t)off != got || sz > want - got)
+			break;
+		if (got == 0 && sz == want && p >= b->arena && p + sz <= b->arena + tarlen) {
+			en->data = (uint8_t *)p; /* the whole entry, in place */
+		} else {
+			if (!en->copy && !(en->copy = malloc(want)))
+				return colb_bundle_fail(b, COLB_ERR_NOMEM, "payload entry '%s': out of memory",
+							shown);
+			memcpy(en->copy + got, p, sz);
+			en->data = en->copy;
+		}
+		got += sz;
+		if (sz == 0)
+			break;
+	}
+	if (r == ARCHIVE_FATAL || r == ARCHIVE_FAILED || r == ARCHIVE_WARN || r == ARCHIVE_RETRY)
+		return colb_bundle_fail(b, COLB_ERR_ARCHIVE, "payload entry '%s': %s", shown,
+					archive_error_string(a) ? archive_error_string(a) : "unreadable");
+	if (r != ARCHIVE_EOF || got != want)
+		return colb_bundle_fail(b, COLB_ERR_SIZE_MISMATCH,
+					"payload entry '%s': %llu bytes of data, manifest says %llu", shown,
+					(unsigned long long)got, (unsigned long long)want);
+	return COLB_OK;
+}
+
 static colb_err read_payload(colb_bundle *b, const uint8_t *payload, size_t len)
 {
 	struct archive *a = archive_read_new();
@@ -363,21 +404,18 @@ static colb_err read_payload(colb_bundle *b, const uint8_t *payload, size_t len)
 	}
 	for (size_t i = 0; i < b->m.nfiles; i++)
 		total += b->m.files[i].size;
-	b->arena = malloc(total ? total : 1);
 	b->entries = calloc(b->m.nfiles ? b->m.nfiles : 1, sizeof *b->entries);
-	if (!b->arena || !b->entries) {
+	if (!b->entries) {
 		archive_read_free(a);
-		return colb_bundle_fail(b, COLB_ERR_NOMEM, "payload: out of memory for %llu bytes",
-					(unsigned long long)total);
-	}
-	uint64_t off = 0;
-	for (size_t i = 0; i < b->m.nfiles; i++) {
-		b->entries[i].data = b->arena + off;
-		off += b->m.files[i].size;
+		return colb_bundle_fail(b, COLB_ERR_NOMEM, "payload: out of memory for %zu entries",
+					b->m.nfiles);
 	}
 	if ((rc = inflate_payload(b, payload, len, &tar, &tarlen)))
 		goto out;
-	if (archive_read_open_memory(a, tar, tarlen) != ARCHIVE_OK) {
+	/* The inflated tar is the arena: files are served from inside it. */
+	b->arena = tar;
+	tar = NULL;
+	if (archive_read_open_memory(a, b->arena, tarlen) != ARCHIVE_OK) {
 		rc = colb_bundle_fail(b, COLB_ERR_ARCHIVE, "payload: %s", archive_error_string(a));
 		goto out;
 	}
@@ -431,25 +469,8 @@ static colb_err read_payload(colb_bundle *b, const uint8_t *payload, size_t len)
 					      (unsigned long long)want);
 			goto out;
 		}
-		uint64_t got = 0;
-		while (got < want) {
-			la_ssize_t n = archive_read_data(a, b->entries[i].data + got, (size_t)(want - got));
-			if (n < 0) {
-				rc = colb_bundle_fail(b, COLB_ERR_ARCHIVE, "payload entry '%s': %s", shown,
-						      archive_error_string(a));
-				goto out;
-			}
-			if (n == 0)
-				break;
-			got += (uint64_t)n;
-		}
-		uint8_t extra;
-		if (got != want || archive_read_data(a, &extra, 1) != 0) {
-			rc = colb_bundle_fail(b, COLB_ERR_SIZE_MISMATCH,
-					      "payload entry '%s': %llu bytes of data, manifest says %llu",
-					      shown, (unsigned long long)got, (unsigned long long)want);
+		if ((rc = entry_data(b, a, &b->entries[i], want, tarlen, shown)))
 			goto out;
-		}
 	}
 	for (size_t i = 0; i < b->m.nfiles; i++) {
 		if (!b->entries[i].seen) {
