@@ -65,6 +65,8 @@ struct colb_intel_input {
 	uint32_t policy_num;
 	uint32_t min_eval;
 	json_t *tcb_sets;      /* tcb-sets.json as given, or built from a PCCS import */
+	size_t *slots;         /* hash set of item indexes + 1, by payload path */
+	size_t nslots;
 	char err[512];
 	size_t stale_count;
 };
@@ -99,6 +101,7 @@ void colb_intel_input_free(colb_intel_input *in)
 		free(in->items[i].chain);
 	}
 	free(in->items);
+	free(in->slots);
 	free(in->ppids);
 	json_decref(in->tcb_sets);
 	free(in);
@@ -119,6 +122,55 @@ void colb_intel_input_set_min_eval(colb_intel_input *in, uint32_t min_eval)
 {
 	if (in)
 		in->min_eval = min_eval;
+}
+
+static size_t path_hash(const char *s)
+{
+	size_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h;
+}
+
+/* The item already filed under path, or NULL: a hash set over the items'
+ * paths keeps large fleets linear. */
+static in_item *item_at_path(colb_intel_input *in, const char *path)
+{
+	if (!in->nslots)
+		return NULL;
+	for (size_t j = path_hash(path) & (in->nslots - 1); in->slots[j]; j = (j + 1) & (in->nslots - 1))
+		if (!strcmp(in->items[in->slots[j] - 1].path, path))
+			return &in->items[in->slots[j] - 1];
+	return NULL;
+}
+
+/* Records the path of item idx (call once its path is set). */
+static colb_err index_path(colb_intel_input *in, size_t idx)
+{
+	if ((in->n + 1) * 2 > in->nslots) {
+		size_t ns = in->nslots ? in->nslots * 2 : 1024;
+		while (ns < (in->n + 1) * 2)
+			ns *= 2;
+		size_t *sl = calloc(ns, sizeof *sl);
+		if (!sl)
+			return COLB_ERR_NOMEM;
+		free(in->slots);
+		in->slots = sl;
+		in->nslots = ns;
+		for (size_t i = 0; i < in->n; i++) {
+			if (i == idx || !in->items[i].path[0])
+				continue;
+			size_t j = path_hash(in->items[i].path) & (ns - 1);
+			while (sl[j])
+				j = (j + 1) & (ns - 1);
+			sl[j] = i + 1;
+		}
+	}
+	size_t j = path_hash(in->items[idx].path) & (in->nslots - 1);
+	while (in->slots[j])
+		j = (j + 1) & (in->nslots - 1);
+	in->slots[j] = idx + 1;
+	return COLB_OK;
 }
 
 static in_item *new_item(colb_intel_input *in, enum item_kind kind, const char *src)
@@ -294,10 +346,9 @@ static colb_err add_raw_file(colb_intel_input *in, const char *dir, const char *
 		(void)d;
 		return fail(in, COLB_ERR_MISFILED, "%s: not a file of the Intel raw layout", src);
 	}
-	for (size_t i = 0; i < in->n; i++)
-		if (!strcmp(in->items[i].path, tmp.path))
-			return fail(in, COLB_ERR_DUPLICATE_ENTRY, "%s: %s is already given by %s", src, tmp.path,
-				    in->items[i].src);
+	in_item *dup = item_at_path(in, tmp.path);
+	if (dup)
+		return fail(in, COLB_ERR_DUPLICATE_ENTRY, "%s: %s is already given by %s", src, tmp.path, dup->src);
 	in_item *it = new_item(in, kind, src);
 	if (!it)
 		return fail(in, COLB_ERR_NOMEM, "out of memory");
@@ -305,6 +356,8 @@ static colb_err add_raw_file(colb_intel_input *in, const char *dir, const char *
 	*it = tmp;
 	it->kind = kind;
 	it->src = keep;
+	if (index_path(in, in->n - 1) != COLB_OK)
+		return fail(in, COLB_ERR_NOMEM, "out of memory");
 	colb_err rc = colb_read_file(full, INTEL_MAX_BODY, &it->data, &it->len, why, sizeof why);
 	if (rc)
 		return fail(in, rc, "%s: %s", src, why);
@@ -464,10 +517,9 @@ colb_err colb_intel_input_add_pckid_csv(colb_intel_input *in, const char *path)
 static colb_err add_bytes(colb_intel_input *in, enum item_kind kind, const char *src, const char *path,
 			  const void *data, size_t len, const char *chain_pct, in_item **out)
 {
-	for (size_t i = 0; i < in->n; i++)
-		if (!strcmp(in->items[i].path, path))
-			return fail(in, COLB_ERR_DUPLICATE_ENTRY, "%s: %s is already given by %s", src, path,
-				    in->items[i].src);
+	in_item *dup = item_at_path(in, path);
+	if (dup)
+		return fail(in, COLB_ERR_DUPLICATE_ENTRY, "%s: %s is already given by %s", src, path, dup->src);
 	in_item *it = new_item(in, kind, src);
 	if (!it || !(it->data = malloc(len + 1)))
 		return fail(in, COLB_ERR_NOMEM, "out of memory");
@@ -475,6 +527,8 @@ static colb_err add_bytes(colb_intel_input *in, enum item_kind kind, const char 
 	it->data[len] = 0;
 	it->len = len;
 	snprintf(it->path, sizeof it->path, "%s", path);
+	if (index_path(in, in->n - 1) != COLB_OK)
+		return fail(in, COLB_ERR_NOMEM, "out of memory");
 	if (chain_pct) {
 		it->chain = colb_percent_decode(chain_pct, strlen(chain_pct), &it->chain_len);
 		if (!it->chain)
@@ -688,10 +742,7 @@ colb_err colb_intel_input_import_pccs(colb_intel_input *in, const char *path)
 			char p[128];
 			snprintf(p, sizeof p, "intel/tcbinfo/%s/%s/%lld.json", intel_tee_name(F[f].tee), fmu,
 				 (long long)json_integer_value(ev));
-			bool dup = false;
-			for (size_t k = 0; k < in->n; k++)
-				dup = dup || !strcmp(in->items[k].path, p);
-			if (dup) {
+			if (item_at_path(in, p)) {
 				set_rec *s = &sets[F[f].tee];
 				if (F[f].early)
 					s->early = (uint32_t)json_integer_value(ev);
@@ -1104,10 +1155,7 @@ static colb_err check_baseline(vstate *vs, json_t *sets)
 			}
 			char p[96];
 			snprintf(p, sizeof p, "intel/tcbinfo/%s/%s/%u.json", intel_tee_name((colb_intel_tee)tee), fm, e);
-			bool found = false;
-			for (size_t i = 0; i < in->n && !found; i++)
-				found = !strcmp(in->items[i].path, p);
-			if (!found) {
+			if (!item_at_path(in, p)) {
 				char what[32];
 				if (in->policy_kind == 2)
 					snprintf(what, sizeof what, "%u", in->policy_num);

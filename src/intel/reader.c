@@ -972,6 +972,8 @@ colb_err colb_intel_pckcerts(colb_bundle *b, const uint8_t qe_id[16], uint16_t p
 	out->fmspc = p->fmspc;
 	out->ca_type = intel_ca_name(p->ca);
 	out->stale = p->crl_stale;
+	if (p->crl_stale && colb_opts_freshness(colb_bundle_opts(b)) == COLB_FRESHNESS_ENFORCE)
+		return colb_bundle_fail(b, COLB_ERR_STALE, "%s: its PCK CRL is stale (freshness policy: enforce)", p->path);
 	return COLB_OK;
 }
 
