@@ -1142,6 +1142,12 @@ static colb_err pack(capture *c)
 	if (c->fl.nplats || c->fl.nfmspcs || c->fl.all_fmspcs) {
 		if (!(in = colb_intel_input_new(cfg->trust, cfg->at)))
 			goto out;
+		if (cfg->baseline && (rc = colb_intel_input_set_baseline(in, cfg->baseline))) {
+			snprintf(c->res->why, sizeof c->res->why, "--baseline: %s", colb_intel_input_error(in));
+			goto out;
+		}
+		if (cfg->min_eval)
+			colb_intel_input_set_min_eval(in, cfg->min_eval);
 		wpath(c, "intel", dir, sizeof dir);
 		if ((rc = colb_intel_input_add_dir(in, dir)) == COLB_OK && c->fl.nplats) {
 			wpath(c, "intel-pckid.csv", dir, sizeof dir);

@@ -72,6 +72,8 @@ typedef struct cap_config {
 	uint64_t version;                        /* 0: the writer's default */
 	time_t expires;                          /* 0: the writer's default */
 	const char *publisher;
+	const char *baseline;                    /* Intel baseline: standard|early|N (NULL: standard) */
+	uint32_t min_eval;                       /* nothing below this evaluation number (0: none) */
 	bool keep_work;                          /* keep the work directory after success */
 
 	cap_output output;

@@ -75,7 +75,7 @@ static int run(int argc, char **argv)
 	cli_common cc;
 	memset(&cc, 0, sizeof cc);
 	const char *key = NULL, *pwfile = NULL, *v, *created_s = NULL, *expires_s = NULL;
-	const char *valid_s = NULL, *version_s = NULL;
+	const char *valid_s = NULL, *version_s = NULL, *min_eval_s = NULL;
 	bool quiet = false, plain = false;
 	int ex;
 	for (int i = 1; i < argc; i++) {
@@ -103,6 +103,12 @@ static int run(int argc, char **argv)
 			ex = push(cfg.amd_chips, &cfg.namd_chips, v, "--amd-chip");
 		} else if (cli_opt(CMD, argc, argv, &i, "--tcb", &v)) {
 			if (!(cfg.tcb = v))
+				return EXIT_USAGE;
+		} else if (cli_opt(CMD, argc, argv, &i, "--baseline", &v)) {
+			if (!(cfg.baseline = v))
+				return EXIT_USAGE;
+		} else if (cli_opt(CMD, argc, argv, &i, "--min-eval", &v)) {
+			if (!(min_eval_s = v))
 				return EXIT_USAGE;
 		} else if (cli_opt(CMD, argc, argv, &i, "--pcs", &v)) {
 			if (!(cfg.pcs = v))
@@ -227,6 +233,19 @@ static int run(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	cfg.version = version_s ? n : 0;
+	/* Checked now rather than after the whole fetch: a typo must not cost a capture. */
+	if (cfg.baseline && strcmp(cfg.baseline, "standard") && strcmp(cfg.baseline, "early") &&
+	    (!colb_parse_u64(cfg.baseline, &n) || n == 0 || n > UINT32_MAX)) {
+		cli_err(CMD, "--baseline: '%s' is not standard, early or an evaluation number", cfg.baseline);
+		return EXIT_USAGE;
+	}
+	if (min_eval_s) {
+		if (!colb_parse_u64(min_eval_s, &n) || n > UINT32_MAX) {
+			cli_err(CMD, "--min-eval: '%s' is not an evaluation number", min_eval_s);
+			return EXIT_USAGE;
+		}
+		cfg.min_eval = (uint32_t)n;
+	}
 	if (created_s && !cli_parse_time(created_s, &cfg.created)) {
 		cli_err(CMD, "--created: '%s' is not an RFC 3339 UTC time", created_s);
 		return EXIT_USAGE;
@@ -296,7 +315,10 @@ const cli_command cmd_capture = {
 		"  --amd-report FILE     raw SNP attestation report: chip, TCB, product (repeatable)\n"
 		"  --amd-chip P:CHIPID:TCB  an AMD chip (Milan|Genoa|Turin, hex chip id, 16-hex tcbm)\n"
 		"  --tcb LIST            TCB sets: standard, early, evaluation numbers (comma-\n"
-		"                        separated; default: the fleet file's, else standard)\n\n"
+		"                        separated; default: the fleet file's, else standard)\n"
+		"  --baseline B          the Intel TCB baseline the bundle serves by default:\n"
+		"                        standard (default), early, or an evaluation number\n"
+		"  --min-eval N          serve no Intel collateral below evaluation number N\n\n"
 		"Sources (base URLs; a mirror or test server can stand in):\n"
 		"  --pcs URL             Intel PCS (default " CAP_DEFAULT_PCS ")\n"
 		"  --pccs URL | --thim URL  an Intel PCCS or Azure THIM instead of the PCS\n"

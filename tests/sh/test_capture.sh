@@ -211,6 +211,21 @@ else
 fi
 grep -q 'tcbEvaluationDataNumber=16' "$T/mock.log" && ok "an evaluation number is asked for as tcbEvaluationDataNumber" || not_ok "an evaluation number is asked for as tcbEvaluationDataNumber"
 
+# ---- the baseline the bundle serves by default, and its minimum -------------------------
+if capture "$T/early.colb" --tcb standard,early --baseline early --min-eval 17 >"$T/out" 2>"$T/err" &&
+	"$COLB" get "$T/early.colb" intel tcbinfo --tee sgx --fmspc 00906ED50000 --trust "$T/k.pub" --at $AT \
+		--intel-root "$PKI/roots/intel-root.der" --amd-ark "$PKI/roots/amd-Milan-ark.der" \
+		--amd-ark "$PKI/roots/amd-Genoa-ark.der" --amd-ark "$PKI/roots/amd-Turin-ark.der" >"$T/tcb.json" 2>"$T/err" &&
+	grep -q '"tcbEvaluationDataNumber":18' "$T/tcb.json"; then
+	ok "--baseline early makes the early set the bundle's default"
+else
+	not_ok "--baseline early makes the early set the bundle's default" "$(tail -3 "$T/err")"
+fi
+capture "$T/bad.colb" --baseline soon >"$T/out" 2>"$T/err"
+[ $? = 2 ] && grep -q -- "--baseline: 'soon'" "$T/err" && [ ! -e "$T/bad.colb" ] &&
+	ok "a bad --baseline is a usage error before anything is fetched" ||
+	not_ok "a bad --baseline is a usage error before anything is fetched" "$(cat "$T/err")"
+
 # ---- a PCCS instead of the PCS: its /rootcacrl answers hex ------------------------------
 start_mock
 if "$COLB" capture --fleet "$PKI/fleet.json" --pccs "$URL" --kds "$URL" --kds-interval 0 \
