@@ -109,6 +109,12 @@ refuse_create "create refuses collateral signed under another root" "identity/qe
 copy
 cp "$T/other/intel/sgx/pckcrl/processor.der" "$T/in/sgx/pckcrl/processor.der"
 refuse_create "create refuses a CRL not signed by its chain's CA" "pckcrl/processor.der" "$T/in"
+copy
+# A TCB info whose chain is a PCK CA's: the signer must be the TCB Signing cert.
+chain=$(sed -n 's/^SGX-PCK-CRL-Issuer-Chain: //p' "$T/in/sgx/pckcrl/processor.der.hdr")
+printf 'TCB-Info-Issuer-Chain: %s\n' "$chain" >"$T/in/sgx/tcb/$FM/18.json.hdr"
+refuse_create "create refuses a TCB info signed by anything but the TCB Signing cert" \
+	"18.json: issuer chain starts at 'Intel SGX PCK Processor CA', expected 'Intel SGX TCB Signing'" "$T/in"
 if "$COLB" create --out "$T/x.colb" --key "$T/k.key" --intel-dir "$P/intel" --created $CREATED >"$T/cr" 2>&1; then
 	not_ok "without the test root, create refuses the test PKI" "create succeeded"
 else
