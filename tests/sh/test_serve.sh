@@ -451,6 +451,12 @@ if grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 2>/dev/null; 
 	URL="http://[::1]:$PORT"
 	expect "serves on IPv6 [::1]" 200 /healthz
 	kill "$s4_pid"
+	start s10 "$T/b1.colb" $TRUST --listen "[::]:0"
+	URL="http://127.0.0.1:$PORT"
+	expect "[::] takes IPv4 clients too" 200 /healthz
+	URL="http://[::1]:$PORT"
+	expect "[::] takes IPv6 clients" 200 /healthz
+	kill "$s10_pid"
 else
 	ok "# SKIP no IPv6 loopback on this machine"
 fi
