@@ -205,6 +205,7 @@ struct colb_bundle {
 	colb_opts opts;             /* copied at new; the trust is borrowed */
 	char error[512];
 	bool open;
+	bool shared;                /* opened: lookups may now run on many threads */
 	time_t at;
 	colb_manifest m;
 	uint8_t *manifest_bytes;

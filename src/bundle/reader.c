@@ -144,6 +144,7 @@ static void close_bundle(colb_bundle *b)
 	b->nsigners = 0;
 	b->digest[0] = 0;
 	b->open = false;
+	b->shared = false;
 }
 
 void colb_bundle_free(colb_bundle *b)
@@ -157,16 +158,34 @@ void colb_bundle_free(colb_bundle *b)
 	free(b);
 }
 
+/* Once a bundle is open, many threads look things up in it at once, and a
+ * failed lookup's message must not be torn by another thread's: it goes to
+ * a per-thread buffer tagged with the handle. Opening is single-threaded, so
+ * its messages stay on the handle, where any thread can read them. */
+static _Thread_local struct {
+	const colb_bundle *owner;
+	char msg[512];
+} lookup_error;
+
 const char *colb_bundle_error(const colb_bundle *b)
 {
-	return b ? b->error : "no bundle handle";
+	if (!b)
+		return "no bundle handle";
+	if (b->shared && lookup_error.owner == b)
+		return lookup_error.msg;
+	return b->error;
 }
 
 colb_err colb_bundle_fail(colb_bundle *b, colb_err err, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(b->error, sizeof b->error, fmt, ap);
+	if (b->shared) {
+		lookup_error.owner = b;
+		vsnprintf(lookup_error.msg, sizeof lookup_error.msg, fmt, ap);
+	} else {
+		vsnprintf(b->error, sizeof b->error, fmt, ap);
+	}
 	va_end(ap);
 	return err;
 }
@@ -626,6 +645,7 @@ static colb_err open_with(colb_bundle *b, const uint8_t *data, size_t len,
 		return rc;
 	}
 	b->open = true;
+	b->shared = true;
 	return COLB_OK;
 }
 

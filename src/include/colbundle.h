@@ -187,7 +187,9 @@ COLB_API void colb_bundle_free(colb_bundle *b);
  * (colb_bundle_error) and serves nothing. */
 COLB_API COLB_WUR colb_err colb_bundle_open_file(colb_bundle *b, const char *path);
 COLB_API COLB_WUR colb_err colb_bundle_open_memory(colb_bundle *b, const uint8_t *data, size_t len);
-/* The last error's message ("" when none). */
+/* The last error's message ("" when none): the open's, or, once the bundle
+ * is open, that of the calling thread's last failed lookup (threads that
+ * share a handle never see each other's messages). */
 COLB_API const char *colb_bundle_error(const colb_bundle *b);
 
 /* Manifest facts. Strings are owned by the handle. */
