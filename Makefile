@@ -101,7 +101,7 @@ test: tests-build
 	@B=$(B) sh tests/run.sh
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(MOCK)
 	@B=$(B) sh samples/demo.sh
 
 bench: deps

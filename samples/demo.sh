@@ -38,8 +38,8 @@ for p in Milan Genoa Turin; do ROOTS="$ROOTS --amd-ark $FLEET/roots/amd-$p-ark.d
 start=$(date +%s)
 
 say "1/6 Pipeline: a publisher signing key"
+# (no password: this demo's key is thrown away with its scratch directory)
 "$COLB" keygen --out "$W/publisher" --no-password 2>/dev/null
-echo "wrote $W/publisher.key (secret) and publisher.pub; key id $(sed -n 's/.*public key //p' "$W/publisher.pub" | head -1)"
 
 say "2/6 Pipeline: Intel PCS and AMD KDS stand-ins on loopback (the sample fleet)"
 "$MOCK" --root "$FLEET" --port-file "$W/mock.port" --latency-ms 5 --lifetime 600 2>"$W/mock.err" &
