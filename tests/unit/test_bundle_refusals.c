@@ -515,6 +515,45 @@ static void test_reader_refuses_file_whose_digest_differs(void **state)
 	free(d);
 }
 
+static void test_verify_files_finds_a_bad_digest_among_many_large_files(void **state)
+{
+	/* Over 4 MiB in all, so that the digests are checked on several CPUs. */
+	enum { N = 6, SZ = 1u << 20 };
+	static const char *paths[N] = {"other/a", "other/b", "other/c", "other/d", "other/e", "other/f"};
+	uint8_t *data[N];
+	tb_entry e[N];
+	tb_listed l[N];
+	for (int i = 0; i < N; i++) {
+		data[i] = malloc(SZ);
+		for (size_t j = 0; j < SZ; j++)
+			data[i][j] = (uint8_t)((j * 2654435761u >> 11) + (unsigned)i);
+		e[i] = (tb_entry){paths[i], data[i], SZ, 0, NULL, -1};
+		l[i] = (tb_listed){paths[i], data[i], SZ};
+	}
+	uint8_t *other = malloc(SZ);
+	memcpy(other, data[4], SZ);
+	other[SZ / 2] ^= 1;
+	l[4].data = other; /* listed digest of other bytes, same size */
+	size_t len;
+	uint8_t *d = tb_hostile(e, N, l, N, &len);
+	const char *names[1] = {"hostile"};
+	colb_trust *t = tb_trust(names, 1, 1);
+	colb_bundle *b = NULL;
+	EXPECT(tb_open_with(d, len, t, NULL, &b), COLB_OK);
+	EXPECT(colb_bundle_verify_files(b), COLB_ERR_DIGEST_MISMATCH);
+	assert_non_null(strstr(colb_bundle_error(b), "other/e"));
+	const uint8_t *p;
+	size_t n;
+	EXPECT(colb_bundle_read(b, "other/d", &p, &n), COLB_OK);
+	assert_memory_equal(p, data[3], SZ);
+	colb_bundle_free(b);
+	colb_trust_free(t);
+	free(d);
+	free(other);
+	for (int i = 0; i < N; i++)
+		free(data[i]);
+}
+
 static void test_reader_refuses_symlink_hardlink_and_directory_entries(void **state)
 {
 	const int types[3] = {AE_IFLNK, AE_IFREG, AE_IFDIR};
@@ -667,6 +706,7 @@ int main(void)
 		cmocka_unit_test(test_reader_refuses_duplicated_entry),
 		cmocka_unit_test(test_reader_refuses_wrongly_sized_entry),
 		cmocka_unit_test(test_reader_refuses_file_whose_digest_differs),
+		cmocka_unit_test(test_verify_files_finds_a_bad_digest_among_many_large_files),
 		cmocka_unit_test(test_reader_refuses_symlink_hardlink_and_directory_entries),
 		cmocka_unit_test(test_reader_refuses_entry_paths_with_dotdot_or_absolute),
 		cmocka_unit_test(test_reader_refuses_decompression_bombs),
