@@ -283,6 +283,17 @@ int serve_reload(serve_server *s, bool force)
 	if (unchanged && !force)
 		return 0;
 	gen *g = gen_open(s, key, why, sizeof why);
+	if (g) {
+		/* Never back to an older bundle, even where no state file guards
+		 * the site: the same rule as the core's anti-rollback check. */
+		uint64_t now_v = colb_bundle_version(s->cur->b), new_v = colb_bundle_version(g->b);
+		if (new_v < now_v || (new_v == now_v && strcmp(colb_bundle_digest(g->b), colb_bundle_digest(s->cur->b)))) {
+			snprintf(why, sizeof why, "%s: version %llu would replace version %llu (rollback)",
+				 colb_strerror(COLB_ERR_ROLLBACK), (unsigned long long)new_v, (unsigned long long)now_v);
+			gen_put(g);
+			g = NULL;
+		}
+	}
 	if (!g) {
 		pthread_mutex_lock(&s->swap);
 		s->has_refused = true;

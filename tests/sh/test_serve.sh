@@ -376,6 +376,12 @@ fi
 cp "$T/b3.colb" "$T/live.tmp" && mv "$T/live.tmp" "$T/live.colb"
 kill -HUP "$s1_pid"
 wait_version 3 && ok "SIGHUP loads the new bundle" || not_ok "SIGHUP reload" "$(tail -2 "$T/s1.err")"
+cp "$T/b2.colb" "$T/live.tmp" && mv "$T/live.tmp" "$T/live.colb"
+sleep 1.5
+get /healthz >/dev/null
+grep -q "version 3$" "$T/b" && grep -q "rollback" "$T/s1.err" &&
+	ok "an older bundle renamed into place is refused as a rollback" ||
+	not_ok "rollback refused" "$(cat "$T/b"); $(tail -1 "$T/s1.err")"
 # shellcheck disable=SC2086
 wait $loaders
 bad=$(cat "$T"/load.* | grep -vc '^200$')
@@ -383,7 +389,7 @@ total=$(cat "$T"/load.* | wc -l)
 [ "$total" = 600 ] && [ "$bad" = 0 ] && ok "reload under load loses no request (600 of 600 answered 200)" ||
 	not_ok "reload under load" "$bad of $total not 200"
 get /metrics >/dev/null
-grep -q 'colbundle_serve_reloads_total{result="ok"} 2' "$T/b" && grep -q 'colbundle_serve_reloads_total{result="refused"} 1' "$T/b" &&
+grep -q 'colbundle_serve_reloads_total{result="ok"} 2' "$T/b" && grep -q 'colbundle_serve_reloads_total{result="refused"} 2' "$T/b" &&
 	ok "/metrics counts reloads and refusals" || not_ok "reload metrics" "$(grep reloads "$T/b")"
 kill "$s1_pid"
 
