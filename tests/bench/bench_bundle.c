@@ -9,7 +9,9 @@
  *
  * BENCH_BUNDLE_SIZES="1000 10000" (default) picks the fleet sizes. When
  * colb-pkigen is missing or fails, PCS-sized synthetic pckcerts files are
- * generated instead (and the output says so).
+ * generated instead (and the output says so). BENCH_BUNDLE_RUNS sets the
+ * number of verify runs (default 5); BENCH_BUNDLE_SAVE=FILE keeps the last
+ * bundle built, for profiling the reader on it.
  */
 #include <ftw.h>
 #include <stdio.h>
@@ -310,6 +312,13 @@ static int run(size_t n, colb_seckey *key, colb_trust *trust)
 	printf("bundle: %zu platforms: lookup+read by path %.2f us (target < 5 us) %s\n", n, tl * 1e6,
 	       tl * 1e6 < 5 ? "ok" : "MISSED");
 	fflush(stdout);
+	const char *save = getenv("BENCH_BUNDLE_SAVE");
+	FILE *sf = save ? fopen(save, "wb") : NULL;
+	if (sf) {
+		if (fwrite(bundle.data, 1, bundle.len, sf) != bundle.len)
+			fprintf(stderr, "bench_bundle: could not write %s\n", save);
+		fclose(sf);
+	}
 	for (size_t i = 0; i < nf; i++)
 		free(paths[i]);
 	free(paths);
