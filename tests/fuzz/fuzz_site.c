@@ -38,8 +38,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	colb_rot_stmt one;
 	(void)colb_rot_decode(data, size, &one, why, sizeof why);
 	colb_site_info si;
-	if (colb_site_parse((const char *)data, size, &si, why, sizeof why) == COLB_OK &&
-	    (si.nkeys == 0 || si.threshold == 0 || si.threshold > si.nkeys))
-		abort();
+	if (colb_site_parse((const char *)data, size, &si, why, sizeof why) == COLB_OK) {
+		if (si.nkeys == 0 || si.threshold == 0 || si.threshold > si.nkeys)
+			abort();
+		colb_site_info_free(&si);
+	}
 	return 0;
 }
