@@ -87,7 +87,7 @@ all: $(LIB_A) $(LIB_SO) $(B)/libcolbundle.so $(TOOL) $(PKIGEN) $(if $(QPL_SRC),$
      $(B)/man/colbundle.1 $(SAMPLES)
 
 deps:
-	@sh mk/deps.sh
+	@sh src/pkg/deps.sh
 
 # check and demo install what is missing first, then re-enter make so that
 # the pkg-config flags are read after the install.
@@ -174,12 +174,12 @@ $(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LIB_LIBS)
 
-# colbundle(1) is generated from the tool's own help texts (mk/gen-man.sh),
+# colbundle(1) is generated from the tool's own help texts (src/pkg/gen-man.sh),
 # so that `colbundle help COMMAND` and the manual say the same by construction.
 MAN1 := $(B)/man/colbundle.1
-$(MAN1): $(TOOL) doc/colbundle.1.in mk/gen-man.sh
+$(MAN1): $(TOOL) src/pkg/man/colbundle.1.in src/pkg/gen-man.sh
 	@mkdir -p $(dir $@)
-	sh mk/gen-man.sh $(TOOL) $(VERSION) doc/colbundle.1.in > $@.tmp && mv $@.tmp $@
+	sh src/pkg/gen-man.sh $(TOOL) $(VERSION) src/pkg/man/colbundle.1.in > $@.tmp && mv $@.tmp $@
 
 man: $(MAN1)
 
@@ -189,9 +189,9 @@ pc_rel = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
 PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(call pc_rel,$(LIBDIR))|g' \
 	     -e 's|@INCLUDEDIR@|$(call pc_rel,$(INCLUDEDIR))|g' -e 's|@VERSION@|$(VERSION)|g'
 
-$(B)/colbundle.pc: mk/colbundle.pc.in Makefile
+$(B)/colbundle.pc: src/pkg/colbundle.pc.in Makefile
 	@mkdir -p $(dir $@)
-	$(PC_SED) mk/colbundle.pc.in > $@
+	$(PC_SED) src/pkg/colbundle.pc.in > $@
 
 # The installed layout (tests/sh/test_install.sh and test_deb.sh check it):
 #   BINDIR          colbundle
@@ -230,13 +230,13 @@ install: all
 	    install -m 0755 $(QPL_SO) $(DESTDIR)$(LIBDIR)/libdcap_quoteprov.so.1 && \
 	    ln -sf libdcap_quoteprov.so.1 $(DESTDIR)$(LIBDIR)/libdcap_quoteprov.so; fi
 	install -m 0644 src/include/colbundle.h $(DESTDIR)$(INCLUDEDIR)/colbundle.h
-	$(PC_SED) mk/colbundle.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/colbundle.pc
+	$(PC_SED) src/pkg/colbundle.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/colbundle.pc
 	chmod 0644 $(DESTDIR)$(LIBDIR)/pkgconfig/colbundle.pc
 	install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/colbundle.1
-	install -m 0644 doc/libcolbundle.3 $(DESTDIR)$(MANDIR)/man3/libcolbundle.3
-	install -m 0644 doc/colbundle.conf.5 $(DESTDIR)$(MANDIR)/man5/colbundle.conf.5
+	install -m 0644 src/pkg/man/libcolbundle.3 $(DESTDIR)$(MANDIR)/man3/libcolbundle.3
+	install -m 0644 src/pkg/man/colbundle.conf.5 $(DESTDIR)$(MANDIR)/man5/colbundle.conf.5
 	install -m 0644 samples/colbundle.conf $(DESTDIR)$(DOCDIR)/colbundle.conf.example
-	install -m 0644 mk/colbundle.bash $(DESTDIR)$(BASHCOMPDIR)/colbundle
+	install -m 0644 src/pkg/colbundle.bash $(DESTDIR)$(BASHCOMPDIR)/colbundle
 	$(if $(SERVE_UNIT),$(UNIT_SED) $(SERVE_UNIT) > $(DESTDIR)$(DOCDIR)/colbundle-serve.service && \
 	    chmod 0644 $(DESTDIR)$(DOCDIR)/colbundle-serve.service)
 	$(if $(and $(SERVE_UNIT),$(UNITDIR)),install -d $(DESTDIR)$(UNITDIR) && \
@@ -260,10 +260,10 @@ uninstall:
 	    rm -f $(CONF_FILE); fi; rmdir $(DESTDIR)$(SYSCONFDIR)/colbundle 2>/dev/null || true)
 	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
-# A Debian package of the same layout, PREFIX=/usr (mk/deb.sh):
+# A Debian package of the same layout, PREFIX=/usr (src/pkg/deb.sh):
 # $(B)/colbundle_$(VERSION)_ARCH.deb
 deb: all
-	sh mk/deb.sh $(B) $(VERSION)
+	sh src/pkg/deb.sh $(B) $(VERSION)
 
 clean:
 	rm -rf build build-san

@@ -7,8 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 
 MAN1="$TOP/$B/man/colbundle.1"
-MAN3="$TOP/doc/libcolbundle.3"
-MAN5="$TOP/doc/colbundle.conf.5"
+MAN3="$TOP/src/pkg/man/libcolbundle.3"
+MAN5="$TOP/src/pkg/man/colbundle.conf.5"
 HDR="$TOP/src/include/colbundle.h"
 CONF_C="$TOP/src/bundle/conf.c"
 SAMPLE="$TOP/samples/colbundle.conf"
@@ -113,7 +113,7 @@ cat >"$T/fake-tool" <<'FAKE'
 echo "usage: fake"
 FAKE
 chmod +x "$T/fake-tool"
-if sh "$TOP/mk/gen-man.sh" "$T/fake-tool" 0 "$TOP/doc/colbundle.1.in" >"$T/fake.1" 2>"$T/fake.err"; then
+if sh "$TOP/src/pkg/gen-man.sh" "$T/fake-tool" 0 "$TOP/src/pkg/man/colbundle.1.in" >"$T/fake.1" 2>"$T/fake.err"; then
 	not_ok "gen_man_refuses_a_help_text_without_commands" "it succeeded"
 else
 	grep -q 'no command list' "$T/fake.err" && ok "gen_man_refuses_a_help_text_without_commands" ||
@@ -126,7 +126,7 @@ if [ "$1" = --help ]; then printf 'Commands:\n  good  fine\n  bad   broken\n\n';
 [ "$2" = good ] && { echo "usage: fake good"; exit 0; }
 exit 2
 FAKE
-if sh "$TOP/mk/gen-man.sh" "$T/fake-tool" 0 "$TOP/doc/colbundle.1.in" >"$T/fake.1" 2>"$T/fake.err"; then
+if sh "$TOP/src/pkg/gen-man.sh" "$T/fake-tool" 0 "$TOP/src/pkg/man/colbundle.1.in" >"$T/fake.1" 2>"$T/fake.err"; then
 	not_ok "gen_man_refuses_a_command_whose_help_fails" "it succeeded"
 else
 	grep -q "help bad" "$T/fake.err" && ok "gen_man_refuses_a_command_whose_help_fails" ||
@@ -138,7 +138,7 @@ cat >"$T/fake-tool" <<'FAKE'
 if [ "$1" = --help ]; then printf 'Commands:\n  odd  odd text\n\n'; exit 0; fi
 printf '%s\n' "usage: fake odd" ".TH not a request" "'quoted start" 'back\slash and \fBfont\fP' "a-b ~x^y \`z'"
 FAKE
-if sh "$TOP/mk/gen-man.sh" "$T/fake-tool" 0 "$TOP/doc/colbundle.1.in" >"$T/fake.1" 2>"$T/fake.err" &&
+if sh "$TOP/src/pkg/gen-man.sh" "$T/fake-tool" 0 "$TOP/src/pkg/man/colbundle.1.in" >"$T/fake.1" 2>"$T/fake.err" &&
 	render "$T/fake.1" >"$T/fake.txt" && "$T/fake-tool" help odd >"$T/fake.help"; then
 	bad=$(while IFS= read -r l; do grep -qxF -- "$l" "$T/fake.txt" || echo "[$l]"; done <"$T/fake.help")
 	[ -z "$bad" ] && ok "gen_man_keeps_troff_control_characters_as_text" ||

@@ -4,10 +4,10 @@
 #   `colbundle --help`        gives the command list and each summary,
 #   `colbundle help COMMAND`  gives each command's section, verbatim.
 # The frame around them (NAME, SYNOPSIS, EXIT STATUS, ENVIRONMENT, FILES, ...)
-# is doc/colbundle.1.in; its line `.\" @COMMANDS@` is replaced by the command
+# is src/pkg/man/colbundle.1.in; its line `.\" @COMMANDS@` is replaced by the command
 # list and `.\" @COMMAND_SECTIONS@` by the per-command sections.
 #
-# usage: sh mk/gen-man.sh TOOL VERSION FRAME
+# usage: sh src/pkg/gen-man.sh TOOL VERSION FRAME
 # The date is $SOURCE_DATE_EPOCH's when set (reproducible builds), else the
 # frame file's modification time.
 set -eu

@@ -3,7 +3,7 @@
 # of `make install`), its runtime dependencies found by dpkg-shlibdeps from
 # the ELF files' needed libraries, then dpkg-deb.
 #
-# usage: sh mk/deb.sh BUILD_DIR VERSION    (run by `make deb`)
+# usage: sh src/pkg/deb.sh BUILD_DIR VERSION    (run by `make deb`)
 # Writes BUILD_DIR/colbundle_VERSION_ARCH.deb and prints its path.
 set -eu
 B=$1 version=$2
@@ -35,7 +35,7 @@ elves=$(find "$root" -type f \( -name '*.so.*' -o -path '*/bin/*' \) | sort)
 # shellcheck disable=SC2086
 depends=$(cd "$stage/shlibs" && dpkg-shlibdeps -O --ignore-missing-info $(for e in $elves; do printf ' -e%s' "$e"; done) 2>/dev/null |
 	sed -n 's/^shlibs:Depends=//p')
-[ -n "$depends" ] || { echo "mk/deb.sh: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
+[ -n "$depends" ] || { echo "src/pkg/deb.sh: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
 
 size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
 cat >"$root/DEBIAN/control" <<CONTROL
