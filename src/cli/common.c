@@ -134,23 +134,20 @@ static int add_key(const char *cmd, colb_trust *t, const char *path)
 	return EXIT_OK;
 }
 
-int cli_open_bundle(const cli_common *c, const char *cmd, const char *path, cli_bundle *out)
+int cli_trust_setup(const cli_common *c, const char *cmd, bool keys_required, cli_trust *out)
 {
 	memset(out, 0, sizeof *out);
-	colb_conf conf;
-	colb_conf_init(&conf);
+	colb_conf_init(&out->conf);
 	char why[512];
 	int ex = EXIT_OK;
 	const char *conf_path = getenv("COLBUNDLE_CONF");
 	const char *env_trust = getenv("COLBUNDLE_TRUST");
-	if (conf_path && *conf_path) {
-		colb_err rc = colb_conf_load(conf_path, &conf, why, sizeof why);
-		if (rc) {
-			cli_err(cmd, "%s", why);
-			colb_conf_free(&conf);
-			return EXIT_USAGE;
-		}
+	if (conf_path && *conf_path && colb_conf_load(conf_path, &out->conf, why, sizeof why) != COLB_OK) {
+		cli_err(cmd, "%s", why);
+		colb_conf_free(&out->conf);
+		return EXIT_USAGE;
 	}
+	const colb_conf *conf = &out->conf;
 	out->trust = colb_trust_new();
 	out->opts = colb_opts_new();
 	if (!out->trust || !out->opts) {
@@ -163,53 +160,78 @@ int cli_open_bundle(const cli_common *c, const char *cmd, const char *path, cli_
 			ex = add_key(cmd, out->trust, c->trust[i]);
 	} else if (env_trust && *env_trust) {
 		char *copy = strdup(env_trust), *save = NULL;
-		for (char *p = strtok_r(copy, ":", &save); p && !ex; p = strtok_r(NULL, ":", &save))
+		for (char *p = copy ? strtok_r(copy, ":", &save) : NULL; p && !ex; p = strtok_r(NULL, ":", &save))
 			ex = add_key(cmd, out->trust, p);
 		free(copy);
-	} else if (conf.ntrust) {
-		for (size_t i = 0; i < conf.ntrust && !ex; i++)
-			ex = add_key(cmd, out->trust, conf.trust[i]);
-	} else {
+	} else if (conf->ntrust) {
+		for (size_t i = 0; i < conf->ntrust && !ex; i++)
+			ex = add_key(cmd, out->trust, conf->trust[i]);
+	} else if (keys_required) {
 		cli_err(cmd, "no trusted publisher key: give --trust PUB, set COLBUNDLE_TRUST, "
 			     "or name a configuration file in COLBUNDLE_CONF");
 		ex = EXIT_USAGE;
 	}
 	if (ex)
 		goto done;
-	unsigned k = c->threshold ? c->threshold : conf.threshold ? conf.threshold : 1;
+	unsigned k = c->threshold ? c->threshold : conf->threshold ? conf->threshold : 1;
 	if (colb_trust_set_threshold(out->trust, k) != COLB_OK) {
 		cli_err(cmd, "bad threshold %u", k);
 		ex = EXIT_USAGE;
 		goto done;
 	}
-	for (size_t i = 0; i < conf.nintel_root && !ex; i++)
-		ex = add_root_file(cmd, out->trust, conf.intel_root[i], false);
-	for (size_t i = 0; i < conf.namd_ark && !ex; i++)
-		ex = add_root_file(cmd, out->trust, conf.amd_ark[i], true);
+	for (size_t i = 0; i < conf->nintel_root && !ex; i++)
+		ex = add_root_file(cmd, out->trust, conf->intel_root[i], false);
+	for (size_t i = 0; i < conf->namd_ark && !ex; i++)
+		ex = add_root_file(cmd, out->trust, conf->amd_ark[i], true);
 	for (size_t i = 0; i < c->nintel && !ex; i++)
 		ex = add_root_file(cmd, out->trust, c->intel_root[i], false);
 	for (size_t i = 0; i < c->namd && !ex; i++)
 		ex = add_root_file(cmd, out->trust, c->amd_ark[i], true);
 	if (ex)
 		goto done;
-
 	colb_opts_set_trust(out->opts, out->trust);
-	time_t at = 0;
 	if (c->at)
-		cli_parse_time(c->at, &at);
-	colb_opts_set_time(out->opts, at);
-	const char *state = c->state ? c->state : conf.state;
+		cli_parse_time(c->at, &out->at);
+	colb_opts_set_time(out->opts, out->at);
+	out->allow_expired = c->allow_expired || conf->allow_expired == 1;
+	colb_opts_set_allow_expired(out->opts, out->allow_expired);
+	if (conf->freshness >= 0)
+		colb_opts_set_freshness(out->opts, (colb_freshness)conf->freshness);
+done:
+	if (ex)
+		cli_trust_free(out);
+	return ex;
+}
+
+void cli_trust_free(cli_trust *t)
+{
+	colb_opts_free(t->opts);
+	colb_trust_free(t->trust);
+	colb_conf_free(&t->conf);
+	t->opts = NULL;
+	t->trust = NULL;
+}
+
+int cli_open_bundle(const cli_common *c, const char *cmd, const char *path, cli_bundle *out)
+{
+	memset(out, 0, sizeof *out);
+	cli_trust ts;
+	int ex = cli_trust_setup(c, cmd, true, &ts);
+	if (ex)
+		return ex;
+	/* The bundle handle keeps the trust and options; the configuration is
+	 * only needed here. */
+	out->trust = ts.trust;
+	out->opts = ts.opts;
+	time_t at = ts.at;
+	bool allow_expired = ts.allow_expired;
+	const char *state = c->state ? c->state : ts.conf.state;
 	if (state && colb_opts_set_state_file(out->opts, state) != COLB_OK) {
 		ex = EXIT_IOERR;
 		goto done;
 	}
-	bool allow_expired = c->allow_expired || conf.allow_expired == 1;
-	colb_opts_set_allow_expired(out->opts, allow_expired);
-	if (conf.freshness >= 0)
-		colb_opts_set_freshness(out->opts, (colb_freshness)conf.freshness);
-
 	if (!path)
-		path = conf.bundle;
+		path = ts.conf.bundle;
 	if (!path) {
 		cli_err(cmd, "no bundle given (and no 'bundle' in the configuration file)");
 		ex = EXIT_USAGE;
@@ -239,7 +261,7 @@ int cli_open_bundle(const cli_common *c, const char *cmd, const char *path, cli_
 			cmd, path, when);
 	}
 done:
-	colb_conf_free(&conf);
+	colb_conf_free(&ts.conf);
 	return ex;
 }
 

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "bundle/conf.h"
 #include "cli/cli.h"
 
 #define CLI_MAX_LIST 64
@@ -70,6 +71,22 @@ typedef struct cli_bundle {
 	char pathbuf[4096];
 } cli_bundle;
 int cli_open_bundle(const cli_common *c, const char *cmd, const char *path, cli_bundle *out);
+
+/* The trust and options every reading command builds from the common
+ * options, COLBUNDLE_TRUST and the configuration file (COLBUNDLE_CONF):
+ * keys, threshold, extra vendor roots, --at, --allow-expired, freshness.
+ * keys_required: no key anywhere is a usage error (the store commands
+ * fall back to the keyset their store recorded). Prints the reason and
+ * returns the exit code on failure; free with cli_trust_free. */
+typedef struct cli_trust {
+	colb_trust *trust;
+	colb_opts *opts;
+	colb_conf conf;             /* the configuration file (empty when none) */
+	time_t at;                  /* --at, 0 = now */
+	bool allow_expired;
+} cli_trust;
+int cli_trust_setup(const cli_common *c, const char *cmd, bool keys_required, cli_trust *out);
+void cli_trust_free(cli_trust *t);
 void cli_close_bundle(cli_bundle *cb);
 
 /* Parses --at: RFC 3339 UTC or decimal seconds since the epoch. */
