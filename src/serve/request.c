@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "serve/request.h"
+#include "util/util.h"
 
 typedef struct param {
 	const char *key;
@@ -80,17 +81,6 @@ static bool bad(serve_req *r, const char *fmt, const char *arg)
 	return fail(r, 400, "InvalidRequestSyntax", fmt, arg);
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes in[0..n) into out (which has room for n + 1); false on a
  * malformed escape or an encoded NUL. */
 static bool pct_decode(const char *in, size_t n, char *out, size_t *outlen)
@@ -103,7 +93,7 @@ static bool pct_decode(const char *in, size_t n, char *out, size_t *outlen)
 		}
 		if (n - i < 3)
 			return false;
-		int hi = hexval((unsigned char)in[i + 1]), lo = hexval((unsigned char)in[i + 2]);
+		int hi = colb_hex_digit((unsigned char)in[i + 1]), lo = colb_hex_digit((unsigned char)in[i + 2]);
 		if (hi < 0 || lo < 0 || (hi | lo) == 0)
 			return false;
 		out[o++] = (char)(hi << 4 | lo);
@@ -182,12 +172,8 @@ static bool hex_param(const query *q, const char *key, uint8_t *out, size_t byte
 		snprintf(msg, sizeof msg, "%s' must be %zu hex digits", key, 2 * bytes);
 		return bad(r, "parameter '%s", msg);
 	}
-	for (size_t i = 0; i < bytes; i++) {
-		int hi = hexval((unsigned char)p->val[2 * i]), lo = hexval((unsigned char)p->val[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return bad(r, "parameter '%s' is not hexadecimal", key);
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
+	if (!colb_hex_decode(p->val, p->val_len, out, bytes))
+		return bad(r, "parameter '%s' is not hexadecimal", key);
 	return true;
 }
 
@@ -420,12 +406,8 @@ static bool hwid_of(const char *s, size_t n, serve_req *r)
 	if (n != 2 * want)
 		return bad(r, "the chip id must be %s hex digits for this product",
 			   r->product == SA_TURIN ? "16" : "128");
-	for (size_t i = 0; i < want; i++) {
-		int hi = hexval((unsigned char)s[2 * i]), lo = hexval((unsigned char)s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return bad(r, "the chip id is not hexadecimal%s", NULL);
-		r->hwid[i] = (uint8_t)(hi << 4 | lo);
-	}
+	if (!colb_hex_decode(s, n, r->hwid, want))
+		return bad(r, "the chip id is not hexadecimal%s", NULL);
 	r->hwid_len = want;
 	return true;
 }

@@ -123,7 +123,7 @@ void colb_hex_encode(const uint8_t *in, size_t n, char *out, bool upper)
 	out[2 * n] = 0;
 }
 
-static int hexval(unsigned char c)
+int colb_hex_digit(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -137,7 +137,7 @@ static int hexval(unsigned char c)
 bool colb_is_hex(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (hexval((unsigned char)s[i]) < 0)
+		if (colb_hex_digit((unsigned char)s[i]) < 0)
 			return false;
 	return true;
 }
@@ -147,7 +147,7 @@ bool colb_hex_decode(const char *in, size_t inlen, uint8_t *out, size_t outlen)
 	if (inlen != 2 * outlen)
 		return false;
 	for (size_t i = 0; i < outlen; i++) {
-		int hi = hexval((unsigned char)in[2 * i]), lo = hexval((unsigned char)in[2 * i + 1]);
+		int hi = colb_hex_digit((unsigned char)in[2 * i]), lo = colb_hex_digit((unsigned char)in[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return false;
 		out[i] = (uint8_t)(hi << 4 | lo);
@@ -195,8 +195,8 @@ char *colb_percent_decode(const char *in, size_t inlen, size_t *outlen)
 				free(out);
 				return NULL;
 			}
-			hi = hexval((unsigned char)in[i + 1]);
-			lo = hexval((unsigned char)in[i + 2]);
+			hi = colb_hex_digit((unsigned char)in[i + 1]);
+			lo = colb_hex_digit((unsigned char)in[i + 2]);
 			if (hi < 0 || lo < 0) {
 				free(out);
 				return NULL;

@@ -45,6 +45,8 @@ colb_err colb_seterr(char *errbuf, size_t errlen, colb_err err, const char *fmt,
 void colb_hex_encode(const uint8_t *in, size_t n, char *out, bool upper);
 bool colb_hex_decode(const char *in, size_t inlen, uint8_t *out, size_t outlen);
 bool colb_is_hex(const char *s, size_t n);
+/* The value of one hex digit (either case), or -1. */
+int colb_hex_digit(unsigned char c);
 
 /* Base64 (standard alphabet with padding); decode ignores nothing: any
  * whitespace or bad character fails. Returns malloc'd bytes. */
