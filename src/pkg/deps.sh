@@ -9,7 +9,7 @@ modules="libarchive:libarchive-dev libcrypto:libssl-dev libsodium:libsodium-dev 
 jansson:libjansson-dev libcurl:libcurl4-openssl-dev libmicrohttpd:libmicrohttpd-dev cmocka:libcmocka-dev"
 # command -> Debian package
 commands="pkg-config:pkg-config cc:gcc make:make curl:curl openssl:openssl clang:clang wrk:wrk
-groff:groff-base dpkg-shlibdeps:dpkg-dev bash:bash"
+groff:groff-base dpkg-shlibdeps:dpkg-dev bash:bash python3:python3 valgrind:valgrind pgrep:procps"
 want=""
 
 for m in $modules; do
