@@ -19,13 +19,17 @@ all=$(awk "BEGIN{print $t1 - $t0}")
 files=$(find "$out/all" -type f | wc -l)
 bytes=$(du -sb "$out/all" | cut -f1)
 rm -rf "$out/all"
-# A tenth of the fleet on one thread, for the scaling ratio.
+# A tenth of the fleet on one thread and on all of them, for the scaling
+# ratio (both runs pay the same fixed cost: the RSA-4096 CA keys).
 n1=$((N / 10))
 t0=$(secs)
 "$PKIGEN" --out "$out/one" --intel "$n1" --amd "$n1" --threads 1 >/dev/null
 t1=$(secs)
+"$PKIGEN" --out "$out/many" --intel "$n1" --amd "$n1" >/dev/null
+t2=$(secs)
 one=$(awk "BEGIN{print $t1 - $t0}")
+many=$(awk "BEGIN{print $t2 - $t1}")
 printf 'pkigen: %d Intel platforms + %d AMD chips in %.1f s (target < 120 s): %d files, %d MB\n' \
 	"$N" "$N" "$all" "$files" $((bytes / 1048576))
-printf 'pkigen: a tenth of the fleet on one thread: %.1f s; all cores are %.2fx faster per item\n' \
-	"$one" "$(awk "BEGIN{print ($one * 10) / $all}")"
+printf 'pkigen: a tenth of the fleet: %.1f s on one thread, %.1f s on all cores (%.2fx)\n' \
+	"$one" "$many" "$(awk "BEGIN{print $one / $many}")"
