@@ -169,17 +169,14 @@ int cli_get_intel(const char *bundle, int argc, char **argv)
 {
 	cli_common c = {0};
 	intel_args a = {0};
-	const char *item = NULL, *v;
+	const char *item = NULL;
 	for (int i = 1; i < argc; i++) {
 		int r = cli_common_arg(&c, "get", argc, argv, &i);
 		if (r < 0)
 			return EXIT_USAGE;
 		if (r)
 			continue;
-		static const struct {
-			const char *name;
-			size_t off;
-		} opts[] = {
+		static const cli_opt_field opts[] = {
 			{"--tee", offsetof(intel_args, tee)},       {"--fmspc", offsetof(intel_args, fmspc)},
 			{"--eval", offsetof(intel_args, eval)},     {"--kind", offsetof(intel_args, kind)},
 			{"--ca", offsetof(intel_args, ca)},         {"--encoding", offsetof(intel_args, encoding)},
@@ -187,16 +184,10 @@ int cli_get_intel(const char *bundle, int argc, char **argv)
 			{"--cpusvn", offsetof(intel_args, cpusvn)}, {"--pcesvn", offsetof(intel_args, pcesvn)},
 			{"--out", offsetof(intel_args, out)},       {"--baseline", offsetof(intel_args, baseline)},
 		};
-		bool matched = false;
-		for (size_t k = 0; k < sizeof opts / sizeof opts[0] && !matched; k++) {
-			if (cli_opt("get", argc, argv, &i, opts[k].name, &v)) {
-				if (!v)
-					return EXIT_USAGE;
-				*(const char **)((char *)&a + opts[k].off) = v;
-				matched = true;
-			}
-		}
-		if (matched)
+		int m = cli_opt_table("get", argc, argv, &i, opts, sizeof opts / sizeof opts[0], &a);
+		if (m < 0)
+			return EXIT_USAGE;
+		if (m)
 			continue;
 		if (!strcmp(argv[i], "--issuer-chain"))
 			a.chain = true;

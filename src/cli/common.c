@@ -48,6 +48,21 @@ static int push(const char *cmd, const char **list, size_t *n, const char *v, co
 	return 1;
 }
 
+int cli_opt_table(const char *cmd, int argc, char **argv, int *i, const cli_opt_field *t, size_t n,
+		  void *base)
+{
+	const char *v;
+	for (size_t k = 0; k < n; k++) {
+		if (cli_opt(cmd, argc, argv, i, t[k].name, &v)) {
+			if (!v)
+				return -1;
+			*(const char **)((char *)base + t[k].off) = v;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int cli_common_arg(cli_common *c, const char *cmd, int argc, char **argv, int *i)
 {
 	const char *v;

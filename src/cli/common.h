@@ -54,6 +54,16 @@ typedef struct cli_common {
  * *val and advances *i past the value; a missing value prints a usage error
  * and sets *val to NULL. */
 bool cli_opt(const char *cmd, int argc, char **argv, int *i, const char *name, const char **val);
+/* A table of "--name VALUE" options that set `const char *` fields of a
+ * struct at the given offsets. */
+typedef struct cli_opt_field {
+	const char *name;
+	size_t off;
+} cli_opt_field;
+/* Matches argv[*i] against the table: 1 when it set a field of `base`,
+ * 0 when argv[*i] is none of them, -1 on a missing value (already printed). */
+int cli_opt_table(const char *cmd, int argc, char **argv, int *i, const cli_opt_field *t, size_t n,
+		  void *base);
 /* Consumes one of the common (trust) options at argv[*i]: returns 1 if it did,
  * 0 if argv[*i] is not one, -1 on a usage error (already printed). */
 int cli_common_arg(cli_common *c, const char *cmd, int argc, char **argv, int *i);

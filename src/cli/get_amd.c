@@ -229,11 +229,8 @@ int cli_get_amd(const char *bundle, int argc, char **argv)
 {
 	cli_common c = {0};
 	amd_args a = {0};
-	const char *item = NULL, *v;
-	static const struct {
-		const char *name;
-		size_t off;
-	} opts[] = {
+	const char *item = NULL;
+	static const cli_opt_field opts[] = {
 		{"--product", offsetof(amd_args, product)}, {"--chip-id", offsetof(amd_args, chip_id)},
 		{"--tcb", offsetof(amd_args, tcb)},         {"--report", offsetof(amd_args, report)},
 		{"--format", offsetof(amd_args, format)},   {"--csp", offsetof(amd_args, csp)},
@@ -246,16 +243,10 @@ int cli_get_amd(const char *bundle, int argc, char **argv)
 			return EXIT_USAGE;
 		if (r)
 			continue;
-		bool matched = false;
-		for (size_t k = 0; k < sizeof opts / sizeof opts[0] && !matched; k++) {
-			if (cli_opt("get", argc, argv, &i, opts[k].name, &v)) {
-				if (!v)
-					return EXIT_USAGE;
-				*(const char **)((char *)&a + opts[k].off) = v;
-				matched = true;
-			}
-		}
-		if (matched)
+		int m = cli_opt_table("get", argc, argv, &i, opts, sizeof opts / sizeof opts[0], &a);
+		if (m < 0)
+			return EXIT_USAGE;
+		if (m)
 			continue;
 		if (!strcmp(argv[i], "--vlek"))
 			a.vlek = true;
