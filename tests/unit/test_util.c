@@ -1,13 +1,15 @@
 /*
  * test_util.c — the shared helpers: bounded buffers refuse to grow past
  * their cap, hex/base64/percent round-trip and reject bad input, RFC 3339
- * times parse the vendors' forms and nothing else.
+ * times parse the vendors' forms and nothing else, and the strict JSON
+ * scanner takes RFC 8259 and nothing more.
  */
 #include "support.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/jscan.h"
 #include "util/util.h"
 
 static void test_buf_refuses_growth_past_its_cap(void **state)
@@ -84,6 +86,79 @@ static void test_u64_parse_refuses_overflow_and_signs(void **state)
 	assert_false(colb_parse_u64("12a", &v));
 }
 
+/* Whether the scanner takes text as one JSON value. */
+static bool is_json(const char *text)
+{
+	colb_jscan s;
+	colb_jscan_init(&s, text, strlen(text));
+	bool ok = colb_jscan_skip(&s, NULL, NULL) && colb_jscan_done(&s);
+	if (!ok)
+		assert_non_null(s.err);
+	return ok;
+}
+
+static void test_jscan_takes_rfc8259_and_nothing_more(void **state)
+{
+	static const char *const good[] = {
+		"{}", " [ ] ", "0", "-0", "1.5e-3", "1E+2", "true", "null", "\"\"",
+		"{\"a\":[1,{\"b\":null}],\"c\":\"\\u00e9\\ud83d\\ude00\\/\\\\\\\"\"}",
+		"\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"", "\r\n\t{\"a\" : 1}\n",
+	};
+	static const char *const bad[] = {
+		"", " ", "{", "{\"a\"}", "{\"a\":1,}", "[1,]", "[,1]", "{,}", "01", "1.", ".5", "1e",
+		"+1", "-", "tru", "nul", "'a'", "\"a", "\"\\x\"", "\"\\u12\"", "\"\\u0000\"",
+		"\"\\ud800\"", "\"\\udc00\"", "\"\\ud800\\u0041\"", "\"a\tb\"", "\"\xc0\xaf\"",
+		"\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"", "\"\x80\"", "\"\xe2\x82\"", "{} {}", "[] x",
+		"{\"a\" 1}", "{1:2}", "NaN", "Infinity",
+	};
+	for (size_t i = 0; i < COLB_ARRAY_LEN(good); i++)
+		if (!is_json(good[i]))
+			fail_msg("refused good JSON: %s", good[i]);
+	for (size_t i = 0; i < COLB_ARRAY_LEN(bad); i++)
+		if (is_json(bad[i]))
+			fail_msg("took bad JSON: %s", bad[i]);
+	/* nesting: to the cap and no further */
+	char deep[2 * (COLB_JSCAN_MAX_DEPTH + 1) + 1];
+	for (int n = COLB_JSCAN_MAX_DEPTH; n <= COLB_JSCAN_MAX_DEPTH + 1; n++) {
+		memset(deep, '[', (size_t)n);
+		memset(deep + n, ']', (size_t)n);
+		deep[2 * n] = 0;
+		assert_int_equal(is_json(deep), n <= COLB_JSCAN_MAX_DEPTH);
+	}
+}
+
+static void test_jscan_decodes_strings_and_reports_their_length(void **state)
+{
+	const char *text = "{\"k\\u00e9y\":\"a\\nb\\u20ac\",\"n\":18446744073709551615,\"m\":18446744073709551616}";
+	colb_jscan s;
+	colb_jscan_init(&s, text, strlen(text));
+	char key[8], val[4];
+	size_t kl, vl;
+	bool first = true, is_uint;
+	uint64_t v;
+	assert_true(colb_jscan_expect(&s, '{', "object"));
+	assert_int_equal(colb_jscan_key(&s, &first, key, sizeof key, &kl), 1);
+	assert_string_equal(key, "k\xc3\xa9y");
+	assert_int_equal(kl, 4);
+	/* "a\nb€" is 6 bytes: cut to 3 with the NUL, the whole length told */
+	assert_true(colb_jscan_string(&s, val, sizeof val, &vl));
+	assert_int_equal(vl, 6);
+	assert_string_equal(val, "a\nb");
+	assert_int_equal(colb_jscan_key(&s, &first, key, sizeof key, &kl), 1);
+	assert_true(colb_jscan_number(&s, &is_uint, &v));
+	assert_true(is_uint);
+	assert_true(v == UINT64_MAX);
+	assert_int_equal(colb_jscan_key(&s, &first, key, sizeof key, &kl), 1);
+	assert_true(colb_jscan_number(&s, &is_uint, &v)); /* valid JSON, past 64 bits */
+	assert_false(is_uint);
+	assert_int_equal(colb_jscan_key(&s, &first, key, sizeof key, &kl), 0);
+	assert_true(colb_jscan_done(&s));
+	/* the offset of an error is where the scanner stopped */
+	colb_jscan_init(&s, "[1, x]", 6);
+	assert_false(colb_jscan_skip(&s, NULL, NULL));
+	assert_int_equal(colb_jscan_offset(&s), 4);
+}
+
 static void test_every_error_has_a_description(void **state)
 {
 	for (int e = 0; e < 100; e++) {
@@ -102,6 +177,8 @@ int main(void)
 		cmocka_unit_test(test_percent_decoding_of_pcs_chain_headers),
 		cmocka_unit_test(test_time_parses_vendor_forms_only),
 		cmocka_unit_test(test_u64_parse_refuses_overflow_and_signs),
+		cmocka_unit_test(test_jscan_takes_rfc8259_and_nothing_more),
+		cmocka_unit_test(test_jscan_decodes_strings_and_reports_their_length),
 		cmocka_unit_test(test_every_error_has_a_description),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
