@@ -100,11 +100,6 @@ static void state_free(void *p)
 	free(st);
 }
 
-static const char *meta_str(const json_t *meta, const char *key)
-{
-	return json_string_value(json_object_get(meta, key));
-}
-
 static colb_err state_init(colb_bundle *b, void **out)
 {
 	amd_state *st = calloc(1, sizeof *st);
@@ -119,11 +114,11 @@ static colb_err state_init(colb_bundle *b, void **out)
 		colb_file_info fi;
 		if (colb_bundle_file_at(b, i, &fi) != COLB_OK || !fi.kind)
 			continue;
-		const json_t *meta = colb_bundle_file_meta(b, i);
-		colb_amd_product p = colb_amd_product_from_name(meta_str(meta, "product"));
+		const colb_meta *meta = colb_bundle_file_meta(b, i);
+		colb_amd_product p = colb_amd_product_from_name(colb_meta_str(meta, COLB_META_PRODUCT));
 		bool vcek = !strcmp(fi.kind, "vcek"), vlek = !strcmp(fi.kind, "vlek");
 		if (!strcmp(fi.kind, "cert_chain") && p) {
-			const char *name = meta_str(meta, "name");
+			const char *name = colb_meta_str(meta, COLB_META_NAME);
 			st->prod[p].chain_file[name && !strcmp(name, "vlek")] = i;
 			st->prod[p].present = true;
 		} else if (!strcmp(fi.kind, "amd_crl") && p) {
@@ -131,8 +126,8 @@ static colb_err state_init(colb_bundle *b, void **out)
 			st->prod[p].present = true;
 		} else if ((vcek || vlek) && p) {
 			amd_item it = {.vlek = vlek, .product = p, .file = i};
-			const char *tcb = meta_str(meta, "tcb");
-			const char *id = meta_str(meta, vcek ? "hwid" : "csp");
+			const char *tcb = colb_meta_str(meta, COLB_META_TCB);
+			const char *id = colb_meta_str(meta, vcek ? COLB_META_HWID : COLB_META_CSP);
 			if (!tcb || !id || colb_amd_tcbm_parse(tcb, &it.tcbm) != COLB_OK)
 				continue; /* the manifest's vocabulary makes this unreachable */
 			if (vcek) {

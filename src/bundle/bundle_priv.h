@@ -142,13 +142,15 @@ struct colb_opts {
 #define COLB_JSON_MAX_INT ((1ull << 53) - 1)
 
 typedef struct colb_mfile {
-	char *path;
-	char *kind;
-	json_t *meta;       /* owned reference */
-	char *meta_json;    /* compact, sorted keys */
+	const char *path;
+	const char *kind;         /* the kind table's static name */
+	colb_meta meta;
+	const char *meta_json;    /* canonical: compact, keys sorted */
 	uint64_t size;
 	char sha256[65];
 	uint8_t digest[32];
+	char *own;                /* the block path, meta and meta_json live in, or
+				     NULL when they live in the manifest's arena */
 } colb_mfile;
 
 typedef struct colb_manifest {
@@ -164,6 +166,7 @@ typedef struct colb_manifest {
 	uint8_t payload_sha256[32];
 	colb_mfile *files;  /* sorted bytewise by path */
 	size_t nfiles;
+	char *arena;        /* the parsed files' strings */
 } colb_manifest;
 
 void colb_manifest_clear(colb_manifest *m);
@@ -178,18 +181,26 @@ colb_err colb_manifest_emit(const colb_manifest *m, colb_buf *out);
 void colb_manifest_bundle_id(uint64_t version, const char *publisher,
 			     const uint8_t payload_sha256[32], char out[33]);
 /* The TEE kinds a file belongs to, from its meta "tee" key (0 if none). */
-unsigned colb_tee_of_meta(const json_t *meta);
+unsigned colb_tee_of_meta(const colb_meta *meta);
 /* A json object with keys sorted recursively (a new reference). */
 json_t *colb_json_sorted_copy(const json_t *j);
+
+/* Fills f's path, kind, meta and meta_json from copies in one block (f->own),
+ * without judging them: the writer judges first, tests build hostile lists. */
+colb_err colb_mfile_set(colb_mfile *f, const char *path, const char *kind, const colb_meta *meta);
+/* Frees what colb_mfile_set allocated. */
+void colb_mfile_release(colb_mfile *f);
 
 /* ---- entry naming (kinds.c) ------------------------------------------------ */
 
 /* Derives a file's kind and meta from its path by the naming rules. On a
- * match returns true, *kind points to a static string, *meta is a new object. */
-bool colb_kind_from_path(const char *path, const char **kind, json_t **meta);
+ * match returns true, *kind points to a static string and meta's strings to
+ * copies in store (512 bytes are always enough). */
+bool colb_kind_from_path(const char *path, const char **kind, colb_meta *meta, char *store,
+			 size_t storelen);
 /* Checks that kind/meta agree with what the path says (every key the path
  * fixes is present with the same value, and the kind is the path's kind). */
-bool colb_kind_path_agrees(const char *path, const char *kind, const json_t *meta, char *why,
+bool colb_kind_path_agrees(const char *path, const char *kind, const colb_meta *meta, char *why,
 			   size_t whylen);
 
 /* ---- the open bundle ------------------------------------------------------- */

@@ -733,9 +733,9 @@ const json_t *colb_bundle_baseline(const colb_bundle *b)
 	return empty;
 }
 
-const json_t *colb_bundle_file_meta(const colb_bundle *b, size_t i)
+const colb_meta *colb_bundle_file_meta(const colb_bundle *b, size_t i)
 {
-	return b && b->open && i < b->m.nfiles ? b->m.files[i].meta : NULL;
+	return b && b->open && i < b->m.nfiles ? &b->m.files[i].meta : NULL;
 }
 
 colb_err colb_bundle_file_at(const colb_bundle *b, size_t i, colb_file_info *out)

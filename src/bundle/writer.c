@@ -54,10 +54,7 @@ void colb_writer_free(colb_writer *w)
 	if (!w)
 		return;
 	for (size_t i = 0; i < w->n; i++) {
-		free(w->files[i].path);
-		free(w->files[i].kind);
-		json_decref(w->files[i].meta);
-		free(w->files[i].meta_json);
+		colb_mfile_release(&w->files[i]);
 		free(w->data[i]);
 	}
 	free(w->files);
@@ -140,28 +137,41 @@ colb_err colb_writer_add_file(colb_writer *w, const char *path, const uint8_t *d
 		return wfail(w, COLB_ERR_LIMIT, "'%s': %zu bytes, over the %llu-byte entry cap", path,
 			     len, (unsigned long long)COLB_DEFAULT_MAX_ENTRY);
 	const char *dkind = NULL;
-	json_t *meta = NULL, *dmeta = NULL;
-	char why[256];
-	if (!colb_kind_from_path(path, &dkind, &dmeta))
+	colb_meta meta, dmeta;
+	char why[256], store[512];
+	if (!colb_kind_from_path(path, &dkind, &dmeta, store, sizeof store))
 		return wfail(w, COLB_ERR_BAD_PATH, "'%s': does not follow the entry naming rules", path);
+	json_t *given = NULL;
 	if (meta_json) {
 		json_error_t jerr;
-		meta = json_loads(meta_json, JSON_REJECT_DUPLICATES, &jerr);
-		if (!json_is_object(meta)) {
-			json_decref(meta);
-			json_decref(dmeta);
+		given = json_loads(meta_json, JSON_REJECT_DUPLICATES, &jerr);
+		if (!json_is_object(given)) {
+			json_decref(given);
 			return wfail(w, COLB_ERR_INVALID_ARG, "'%s': meta is not a JSON object", path);
 		}
-		json_object_update_missing(meta, dmeta);
-		json_decref(dmeta);
+		if (!colb_meta_from_json(given, &meta, why, sizeof why)) {
+			json_decref(given);
+			return wfail(w, COLB_ERR_INVALID_ARG, "'%s': %s", path, why);
+		}
+		/* What the caller gives wins; the path fills in the rest. */
+		for (size_t k = 0; k < COLB_META_COUNT; k++)
+			if (!(meta.has & COLB_META_BIT(k)) && (dmeta.has & COLB_META_BIT(k))) {
+				meta.has |= COLB_META_BIT(k);
+				meta.str[k] = dmeta.str[k];
+				if (k == COLB_META_EVAL)
+					meta.eval = dmeta.eval;
+			}
 	} else {
 		meta = dmeta;
 	}
-	if (!kind)
-		kind = dkind;
-	if (!colb_kind_check(kind, meta, why, sizeof why) ||
-	    !colb_kind_path_agrees(path, kind, meta, why, sizeof why)) {
-		json_decref(meta);
+	const char *kname = kind ? colb_kind_name(kind, strlen(kind)) : dkind;
+	if (!kname) {
+		json_decref(given);
+		return wfail(w, COLB_ERR_INVALID_ARG, "'%s': unknown kind '%s'", path, kind);
+	}
+	if (!colb_kind_check(kname, &meta, why, sizeof why) ||
+	    !colb_kind_path_agrees(path, kname, &meta, why, sizeof why)) {
+		json_decref(given);
 		return wfail(w, COLB_ERR_INVALID_ARG, "'%s': %s", path, why);
 	}
 	if (w->n == w->cap) {
@@ -173,22 +183,18 @@ colb_err colb_writer_add_file(colb_writer *w, const char *path, const uint8_t *d
 		if (d)
 			w->data = d;
 		if (!f || !d) {
-			json_decref(meta);
+			json_decref(given);
 			return wfail(w, COLB_ERR_NOMEM, "out of memory");
 		}
 		w->cap = cap;
 	}
 	colb_mfile *f = &w->files[w->n];
 	memset(f, 0, sizeof *f);
-	f->path = strdup(path);
-	f->kind = strdup(kind);
-	f->meta = colb_json_sorted_copy(meta);
-	json_decref(meta);
+	colb_err rc = colb_mfile_set(f, path, kname, &meta);
+	json_decref(given);
 	uint8_t *copy = malloc(len ? len : 1);
-	if (!f->path || !f->kind || !f->meta || !copy) {
-		free(f->path);
-		free(f->kind);
-		json_decref(f->meta);
+	if (rc || !copy) {
+		colb_mfile_release(f);
 		free(copy);
 		return wfail(w, COLB_ERR_NOMEM, "out of memory");
 	}
@@ -425,7 +431,7 @@ colb_err colb_writer_build(colb_writer *w, const colb_seckey *key, colb_buf *out
 	m.files = files;
 	m.nfiles = w->n;
 	for (size_t i = 0; i < w->n; i++)
-		m.tee_mask |= colb_tee_of_meta(files[i].meta);
+		m.tee_mask |= colb_tee_of_meta(&files[i].meta);
 	if ((rc = colb_manifest_emit(&m, &manifest))) {
 		wfail(w, rc, "manifest: %s", rc == COLB_ERR_LIMIT ? "over the size cap" : "out of memory");
 		goto out;

@@ -216,7 +216,6 @@ static void state_free(void *p)
 	free(s);
 }
 
-static const char *mstr(const json_t *meta, const char *k) { return json_string_value(json_object_get(meta, k)); }
 
 static int cmp_u32(const void *a, const void *b)
 {
@@ -302,8 +301,8 @@ static colb_err state_init(colb_bundle *b, void **out)
 		colb_file_info fi;
 		if (colb_bundle_file_at(b, i, &fi) != COLB_OK || strncmp(fi.path, "intel/", 6) != 0)
 			continue;
-		const json_t *meta = colb_bundle_file_meta(b, i);
-		const char *chain = mstr(meta, "chain");
+		const colb_meta *meta = colb_bundle_file_meta(b, i);
+		const char *chain = colb_meta_str(meta, COLB_META_CHAIN);
 		rchain *rc_chain = chain ? map_get(&s->m_chains, chain) : NULL;
 		if (chain && !rc_chain) {
 			rc = colb_bundle_fail(b, COLB_ERR_MISSING_ENTRY, "%s: its issuer chain %s is not in the bundle",
@@ -312,8 +311,9 @@ static colb_err state_init(colb_bundle *b, void **out)
 		}
 		if (!strcmp(fi.kind, "pckcerts")) {
 			rplat *p = &s->plats[s->nplats++];
-			const char *qe = mstr(meta, "qe_id"), *pce = mstr(meta, "pce_id"), *fm = mstr(meta, "fmspc"),
-				   *ca = mstr(meta, "ca"), *sha = mstr(meta, "enc_ppid_sha256");
+			const char *qe = meta->str[COLB_META_QE_ID], *pce = meta->str[COLB_META_PCE_ID],
+				   *fm = meta->str[COLB_META_FMSPC], *ca = meta->str[COLB_META_CA],
+				   *sha = meta->str[COLB_META_ENC_PPID_SHA256];
 			if (!qe || !pce || !fm || !ca || !rc_chain || !colb_hex_decode(fm, 12, p->fmspc_raw, 6)) {
 				rc = colb_bundle_fail(b, COLB_ERR_MANIFEST, "%s: pckcerts meta lacks fmspc, ca or chain",
 						      fi.path);
@@ -337,19 +337,23 @@ static colb_err state_init(colb_bundle *b, void **out)
 		it->file = i;
 		it->path = fi.path;
 		it->chain = rc_chain;
-		const char *tee = mstr(meta, "tee");
+		const char *tee = colb_meta_str(meta, COLB_META_TEE);
 		it->tee = tee && !strcmp(tee, "tdx") ? COLB_INTEL_TDX : COLB_INTEL_SGX;
-		json_t *ev = json_object_get(meta, "eval");
-		it->eval = json_is_integer(ev) ? (uint32_t)json_integer_value(ev) : 0;
+		if (meta->eval > UINT32_MAX) {
+			rc = colb_bundle_fail(b, COLB_ERR_MANIFEST, "%s: evaluation number %llu is out of range",
+					      fi.path, (unsigned long long)meta->eval);
+			goto fail;
+		}
+		it->eval = (uint32_t)meta->eval;
 		if (!strcmp(fi.kind, "tcbinfo")) {
-			const char *fm = mstr(meta, "fmspc");
+			const char *fm = colb_meta_str(meta, COLB_META_FMSPC);
 			it->kind = R_TCBINFO;
 			snprintf(it->fmspc, sizeof it->fmspc, "%s", fm ? fm : "");
 			snprintf(it->key, sizeof it->key, "t/%d/%s/%u", it->tee, it->fmspc, it->eval);
 			add_u32(s->evals[it->tee], &s->nevals[it->tee], it->eval);
 			add_fmspc(s->fmspcs[it->tee], &s->nfmspcs[it->tee], it->fmspc);
 		} else if (!strcmp(fi.kind, "identity")) {
-			const char *id = mstr(meta, "identity");
+			const char *id = colb_meta_str(meta, COLB_META_IDENTITY);
 			it->kind = R_IDENTITY;
 			it->ident = !id ? COLB_INTEL_ID_QE
 				  : !strcmp(id, "qve") ? COLB_INTEL_ID_QVE
@@ -361,7 +365,7 @@ static colb_err state_init(colb_bundle *b, void **out)
 			it->kind = R_EVALNUMS;
 			snprintf(it->key, sizeof it->key, "e/%d", it->tee);
 		} else if (!strcmp(fi.kind, "crl")) {
-			const char *ca = mstr(meta, "ca");
+			const char *ca = colb_meta_str(meta, COLB_META_CA);
 			it->kind = R_CRL;
 			it->ca = ca && !strcmp(ca, "platform") ? COLB_INTEL_CA_PLATFORM : COLB_INTEL_CA_PROCESSOR;
 			snprintf(it->key, sizeof it->key, "c/%d", it->ca);

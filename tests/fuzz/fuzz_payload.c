@@ -65,26 +65,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		while (n < MAX_FILES && archive_read_next_header(a, &e) == ARCHIVE_OK) {
 			const char *p = archive_entry_pathname(e);
 			const char *kind;
-			json_t *meta;
-			if (!p || !colb_kind_from_path(p, &kind, &meta))
+			colb_meta meta;
+			char store[512];
+			if (!p || !colb_kind_from_path(p, &kind, &meta, store, sizeof store))
 				continue;
 			la_ssize_t got = 0, r = 0;
 			while (got < MAX_FILE && (r = archive_read_data(a, buf + got, MAX_FILE - (size_t)got)) > 0)
 				got += r;
-			if (r < 0) {
-				json_decref(meta);
+			if (r < 0)
 				break;
-			}
 			bool dup = false;
 			for (size_t i = 0; i < n; i++)
 				dup |= !strcmp(files[i].path, p);
-			if (dup) {
-				json_decref(meta);
+			if (dup || colb_mfile_set(&files[n], p, kind, &meta) != COLB_OK)
 				continue;
-			}
-			files[n].path = strdup(p);
-			files[n].kind = (char *)kind;
-			files[n].meta = meta;
 			files[n].size = (uint64_t)got;
 			colb_sha256_hex(buf, (size_t)got, files[n].sha256);
 			n++;
@@ -106,7 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	m.files = files;
 	m.nfiles = n;
 	for (size_t i = 0; i < n; i++)
-		m.tee_mask |= colb_tee_of_meta(files[i].meta);
+		m.tee_mask |= colb_tee_of_meta(&files[i].meta);
 	colb_buf man, env;
 	colb_buf_init(&man, 0);
 	colb_buf_init(&env, 0);
@@ -131,9 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	colb_buf_free(&man);
 	colb_buf_free(&env);
-	for (size_t i = 0; i < n; i++) {
-		free(files[i].path);
-		json_decref(files[i].meta);
-	}
+	for (size_t i = 0; i < n; i++)
+		colb_mfile_release(&files[i]);
 	return 0;
 }

@@ -359,6 +359,64 @@ static void test_reader_refuses_manifest_with_wrong_types(void **state)
 	EXPECT(edited("\"size\":10,", "\"size\":10.0,", 0, NULL, 0), COLB_ERR_MANIFEST);
 }
 
+/* The manifest re-written by jansson: indented, keys sorted. */
+static colb_err reformatted(size_t flags)
+{
+	uint8_t *payload;
+	size_t plen, len;
+	char *m = good_manifest(&payload, &plen);
+	json_t *j = json_loads(m, 0, NULL);
+	assert_non_null(j);
+	char *e = json_dumps(j, flags);
+	uint8_t *d = envelope_minor(e, payload, plen, 0, &len);
+	colb_err rc = open_hostile(d, len, NULL, 0);
+	json_decref(j);
+	free(d);
+	free(e);
+	free(m);
+	free(payload);
+	return rc;
+}
+
+static void test_reader_reads_manifest_in_any_key_order_and_layout(void **state)
+{
+	EXPECT(reformatted(JSON_INDENT(2) | JSON_SORT_KEYS), COLB_OK);
+	EXPECT(reformatted(JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII), COLB_OK);
+	/* escapes decode to the same strings */
+	EXPECT(edited("\"kind\":\"crl\"", "\"kind\":\"\\u0063rl\"", 0, NULL, 0), COLB_OK);
+	EXPECT(edited("\"publisher\":\"Test Publisher\"", "\"publisher\":\"Test\\u0020Publisher\"", 0, NULL, 0),
+	       COLB_OK);
+}
+
+static void test_reader_refuses_manifest_that_is_not_strict_json(void **state)
+{
+	EXPECT(edited("\"tee\":[\"sgx\"]", "\"tee\":[\"sgx\",]", 0, NULL, 0), COLB_ERR_MANIFEST);
+	EXPECT(edited("\"payload\":{", "\"payload\":{,", 0, NULL, 0), COLB_ERR_MANIFEST);
+	EXPECT(edited("\"Test Publisher\"", "'Test Publisher'", 0, NULL, 0), COLB_ERR_MANIFEST);
+	EXPECT(edited("\"Test Publisher\"", "\"Test\\u0000Publisher\"", 0, NULL, 0), COLB_ERR_MANIFEST);
+	EXPECT(edited("\"Test Publisher\"", "\"Test \xc0\xafPublisher\"", 0, NULL, 0), COLB_ERR_MANIFEST);
+	EXPECT(edited("\"Test Publisher\"", "\"Test \\ud800Publisher\"", 0, NULL, 0), COLB_ERR_MANIFEST);
+	EXPECT(edited("\"Test Publisher\"", "\"Test\tPublisher\"", 0, NULL, 0), COLB_ERR_MANIFEST);
+	EXPECT(edited("\"size\":10,", "\"size\":010,", 0, NULL, 0), COLB_ERR_MANIFEST);
+	EXPECT(edited("\"size\":10,", "\"size\":-10,", 0, NULL, 0), COLB_ERR_MANIFEST);
+	EXPECT(edited("\"baseline\":{}", "\"baseline\":{\"a\":1,\"a\":2}", 0, NULL, 0), COLB_ERR_MANIFEST);
+	EXPECT(edited("\"ca\":\"processor\"", "\"ca\":\"processor\",\"ca\":\"processor\"", 0, NULL, 0),
+	       COLB_ERR_MANIFEST);
+	EXPECT(edited("\"path\":", "\"path\":\"x\",\"path\":", 0, NULL, 0), COLB_ERR_MANIFEST);
+	/* something after the object */
+	uint8_t *payload;
+	size_t plen, len;
+	char *m = good_manifest(&payload, &plen);
+	size_t n = strlen(m);
+	m = realloc(m, n + 4);
+	memcpy(m + n, " {}", 4);
+	uint8_t *d = envelope_minor(m, payload, plen, 0, &len);
+	EXPECT(open_hostile(d, len, NULL, 0), COLB_ERR_MANIFEST);
+	free(d);
+	free(m);
+	free(payload);
+}
+
 static void test_reader_refuses_bundle_id_not_derived_from_content(void **state)
 {
 	EXPECT(edited("\"bundle_id\":\"", "\"bundle_id\":\"0", 0, NULL, 0), COLB_ERR_MANIFEST);
@@ -694,6 +752,8 @@ int main(void)
 		cmocka_unit_test(test_reader_refuses_manifest_with_duplicate_key),
 		cmocka_unit_test(test_reader_refuses_manifest_with_unknown_or_missing_key),
 		cmocka_unit_test(test_reader_refuses_manifest_with_wrong_types),
+		cmocka_unit_test(test_reader_reads_manifest_in_any_key_order_and_layout),
+		cmocka_unit_test(test_reader_refuses_manifest_that_is_not_strict_json),
 		cmocka_unit_test(test_reader_refuses_bundle_id_not_derived_from_content),
 		cmocka_unit_test(test_reader_refuses_unknown_kind_or_meta_key),
 		cmocka_unit_test(test_reader_refuses_tee_list_that_disagrees_with_files),

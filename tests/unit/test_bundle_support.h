@@ -214,22 +214,20 @@ static inline void tb_manifest(const tb_listed *l, size_t n, const uint8_t *payl
 	m.nfiles = n;
 	for (size_t i = 0; i < n; i++) {
 		const char *kind;
-		json_t *meta = NULL;
-		m.files[i].path = (char *)l[i].path;
-		if (colb_kind_from_path(l[i].path, &kind, &meta)) {
-			m.files[i].kind = (char *)kind;
-			m.files[i].meta = meta;
-		} else {
-			m.files[i].kind = "other";
-			m.files[i].meta = json_object();
+		colb_meta meta;
+		char store[512];
+		if (!colb_kind_from_path(l[i].path, &kind, &meta, store, sizeof store)) {
+			kind = "other"; /* a hostile path: listed as it is */
+			memset(&meta, 0, sizeof meta);
 		}
-		m.tee_mask |= colb_tee_of_meta(m.files[i].meta);
+		assert_int_equal(colb_mfile_set(&m.files[i], l[i].path, kind, &meta), COLB_OK);
+		m.tee_mask |= colb_tee_of_meta(&meta);
 		m.files[i].size = l[i].len;
 		colb_sha256_hex(l[i].data, l[i].len, m.files[i].sha256);
 	}
 	assert_int_equal(colb_manifest_emit(&m, out), COLB_OK);
 	for (size_t i = 0; i < n; i++)
-		json_decref(m.files[i].meta);
+		colb_mfile_release(&m.files[i]);
 	free(m.files);
 }
 
