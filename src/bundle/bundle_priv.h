@@ -225,7 +225,8 @@ struct colb_bundle {
 	size_t nsigners;
 	char signers[COLB_MAX_SIGS][2 * COLB_KEYID_BYTES + 1];
 	colb_entry *entries;
-	uint8_t *arena;
+	uint8_t *arena;             /* colb_big_alloc'ed, arena_size bytes */
+	size_t arena_size;
 	colb_files_cache cache;     /* the store's payload cache when opened from it */
 	colb_trust *anchor;         /* owned; the store's keyset when opts has no keys */
 	uint64_t anchor_version, keyset_floor;

@@ -127,7 +127,7 @@ static void close_bundle(colb_bundle *b)
 	colb_manifest_clear(&b->m);
 	free(b->manifest_bytes);
 	free(b->entries);
-	free(b->arena);
+	colb_big_free(b->arena, b->arena_size);
 	free(b->slots);
 	if (b->cache.release)
 		b->cache.release(b->cache.ctx);
@@ -139,6 +139,7 @@ static void close_bundle(colb_bundle *b)
 	b->manifest_len = 0;
 	b->entries = NULL;
 	b->arena = NULL;
+	b->arena_size = 0;
 	b->slots = NULL;
 	b->nslots = 0;
 	b->nsigners = 0;
@@ -299,27 +300,68 @@ size_t colb_bundle_find_path(const colb_bundle *b, const char *path)
 
 /* ---- the payload ------------------------------------------------------------------ */
 
+/* The length of a gzip member's header (RFC 1952, 2.3), or 0 when the bytes
+ * are not one zlib would take: magic, deflate, no reserved flag, and the
+ * optional extra field, name, comment and header CRC within the bytes. */
+static size_t gzip_header_len(const uint8_t *p, size_t len)
+{
+	enum { FHCRC = 2, FEXTRA = 4, FNAME = 8, FCOMMENT = 16 };
+	if (len < 10 || p[0] != 0x1f || p[1] != 0x8b || p[2] != 8 || (p[3] & 0xe0))
+		return 0;
+	size_t at = 10;
+	if (p[3] & FEXTRA) {
+		if (len - at < 2 || len - at - 2 < colb_le16(p + at))
+			return 0;
+		at += 2 + (size_t)colb_le16(p + at);
+	}
+	for (int flag = FNAME; flag <= FCOMMENT; flag <<= 1)
+		if (p[3] & flag) {
+			const uint8_t *nul = memchr(p + at, 0, len - at);
+			if (!nul)
+				return 0;
+			at = (size_t)(nul - p) + 1;
+		}
+	if (p[3] & FHCRC) {
+		if (len - at < 2)
+			return 0;
+		at += 2;
+	}
+	return at;
+}
+
 /* zlib inflates the gzip payload (one member, nothing after it) into a
  * buffer no larger than the listed files need as a tar: their sizes rounded
  * to 512-byte blocks, three header blocks each (ustar, pax header and its
  * data), and two records of end-of-archive padding. Anything that inflates
- * past that, or past the ratio cap, is a bomb. */
+ * past that, or past the ratio cap, is a bomb.
+ *
+ * The member's framing is checked here (header, then raw deflate, then the
+ * trailer's length), but not its CRC-32: the payload's SHA-256 matched the
+ * signed manifest before these bytes were read at all, which covers every
+ * bit the CRC covers, and the CRC cost a sixth of an open. */
 static colb_err inflate_payload(colb_bundle *b, const uint8_t *payload, size_t len, uint8_t **tar,
-				size_t *tarlen)
+				size_t *tarlen, size_t *tarsize)
 {
 	uint64_t bound = 2 * 10240;
 	for (size_t i = 0; i < b->m.nfiles; i++)
 		bound += (b->m.files[i].size + 511) / 512 * 512 + 3 * 512;
 	if (bound > b->opts.max_total + (1u << 20))
 		bound = b->opts.max_total + (1u << 20);
-	uint8_t *out = malloc(bound);
+	uint8_t *out = colb_big_alloc(bound);
 	if (!out)
 		return colb_bundle_fail(b, COLB_ERR_NOMEM, "payload: out of memory for %llu bytes",
 					(unsigned long long)bound);
+	size_t head = gzip_header_len(payload, len);
+	if (!head) {
+		colb_big_free(out, bound);
+		return colb_bundle_fail(b, COLB_ERR_ARCHIVE, "payload: not a gzip stream (bad header)");
+	}
+	payload += head;
+	len -= head;
 	z_stream z;
 	memset(&z, 0, sizeof z);
-	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) { /* gzip wrapper only */
-		free(out);
+	if (inflateInit2(&z, -MAX_WBITS) != Z_OK) { /* raw deflate: the framing is ours */
+		colb_big_free(out, bound);
 		return colb_bundle_fail(b, COLB_ERR_NOMEM, "payload: zlib init failed");
 	}
 	colb_err rc = COLB_OK;
@@ -349,9 +391,15 @@ static colb_err inflate_payload(colb_bundle *b, const uint8_t *payload, size_t l
 	if (!rc && zr != Z_STREAM_END)
 		rc = colb_bundle_fail(b, COLB_ERR_ARCHIVE, "payload: not a complete gzip stream (%s)",
 				      z.msg ? z.msg : zr == Z_BUF_ERROR ? "truncated" : "corrupt");
-	else if (!rc && in_done != len)
+	else if (!rc && len - in_done < 8)
+		rc = colb_bundle_fail(b, COLB_ERR_ARCHIVE, "payload: not a complete gzip stream (truncated)");
+	else if (!rc && colb_le32(payload + in_done + 4) != (uint32_t)out_done)
+		rc = colb_bundle_fail(b, COLB_ERR_ARCHIVE,
+				      "payload: gzip trailer gives a length other than the %zu bytes inflated",
+				      out_done);
+	else if (!rc && len - in_done != 8)
 		rc = colb_bundle_fail(b, COLB_ERR_ARCHIVE, "payload: %zu bytes after the gzip stream",
-				      len - in_done);
+				      len - in_done - 8);
 	/* Small archives of small files compress far better than 200:1 (tar
 	 * padding), so the ratio only counts past the first MiB. */
 	else if (!rc && out_done > (1u << 20) && out_done > (uint64_t)len * b->opts.max_ratio)
@@ -359,11 +407,12 @@ static colb_err inflate_payload(colb_bundle *b, const uint8_t *payload, size_t l
 				      "payload: compression ratio over %u:1 (%zu from %zu bytes)",
 				      b->opts.max_ratio, out_done, len);
 	if (rc) {
-		free(out);
+		colb_big_free(out, bound);
 		return rc;
 	}
 	*tar = out;
 	*tarlen = out_done;
+	*tarsize = bound;
 	return COLB_OK;
 }
 
@@ -429,7 +478,7 @@ static colb_err read_payload(colb_bundle *b, const uint8_t *payload, size_t len)
 		return colb_bundle_fail(b, COLB_ERR_NOMEM, "payload: out of memory for %zu entries",
 					b->m.nfiles);
 	}
-	if ((rc = inflate_payload(b, payload, len, &tar, &tarlen)))
+	if ((rc = inflate_payload(b, payload, len, &tar, &tarlen, &b->arena_size)))
 		goto out;
 	/* The inflated tar is the arena: files are served from inside it. */
 	b->arena = tar;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -453,4 +454,31 @@ bool colb_parse_u64(const char *s, uint64_t *out)
 	}
 	*out = v;
 	return true;
+}
+
+/* ---- large buffers ---------------------------------------------------------- */
+
+#define BIG_MIN (4u << 20)
+
+void *colb_big_alloc(size_t n)
+{
+	if (n < BIG_MIN)
+		return malloc(n ? n : 1);
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	(void)madvise(p, n, MADV_HUGEPAGE); /* advice: without it, plain pages */
+#endif
+	return p;
+}
+
+void colb_big_free(void *p, size_t n)
+{
+	if (!p)
+		return;
+	if (n < BIG_MIN)
+		free(p);
+	else
+		munmap(p, n);
 }

@@ -82,6 +82,13 @@ colb_err colb_mkdirs(const char *path, int mode);
 void colb_sha256(const void *data, size_t len, uint8_t out[32]);
 void colb_sha256_hex(const void *data, size_t len, char out[65]);
 
+/* A large buffer that is written once and read many times (an inflated
+ * payload): from 4 MiB on it is mapped in huge pages where the kernel
+ * allows, which spares most of the page faults of first touching it.
+ * colb_big_free takes the size it was allocated with. */
+void *colb_big_alloc(size_t n);
+void colb_big_free(void *p, size_t n);
+
 /* Safe integer parsing: whole string, decimal, no sign, no overflow. */
 bool colb_parse_u64(const char *s, uint64_t *out);
 

@@ -715,6 +715,55 @@ static void test_reader_refuses_data_after_the_gzip_stream(void **state)
 	free(payload);
 }
 
+/* The one-file bundle around a payload edited by fn, signed after the edit. */
+static colb_err open_edited_payload(void (*fn)(uint8_t *payload, size_t *plen), char *msg, size_t msglen)
+{
+	tb_entry e[1] = {{P2, D2, sizeof D2 - 1, 0, NULL, -1}};
+	tb_listed l[1] = {{P2, D2, sizeof D2 - 1}};
+	size_t plen, len;
+	uint8_t *payload = tb_targz(e, 1, &plen);
+	payload = realloc(payload, plen + 64);
+	fn(payload, &plen);
+	colb_buf m;
+	colb_buf_init(&m, 0);
+	tb_manifest(l, 1, payload, plen, 7, &m);
+	uint8_t *d = tb_envelope(m.data, m.len, payload, plen, "hostile", &len);
+	colb_err rc = open_hostile(d, len, msg, msglen);
+	free(d);
+	colb_buf_free(&m);
+	free(payload);
+	return rc;
+}
+
+static void trailer_length_plus_one(uint8_t *p, size_t *n) { p[*n - 4]++; }
+static void trailer_cut(uint8_t *p, size_t *n) { *n -= 3; }
+static void header_reserved_flag(uint8_t *p, size_t *n) { p[3] |= 0x80; }
+static void no_change(uint8_t *p, size_t *n) {}
+
+/* A gzip member with a file name and a comment in its header (as gzip(1)
+ * writes one): the same deflate data behind a longer header. */
+static void header_with_name_and_comment(uint8_t *p, size_t *n)
+{
+	static const char extra[] = "payload.tar\0made by hand";
+	memmove(p + 10 + sizeof extra, p + 10, *n - 10);
+	memcpy(p + 10, extra, sizeof extra);
+	p[3] |= 8 | 16;
+	*n += sizeof extra;
+}
+
+static void test_reader_checks_the_gzip_framing(void **state)
+{
+	char msg[512];
+	EXPECT(open_edited_payload(no_change, NULL, 0), COLB_OK);
+	EXPECT(open_edited_payload(header_with_name_and_comment, NULL, 0), COLB_OK);
+	EXPECT(open_edited_payload(trailer_length_plus_one, msg, sizeof msg), COLB_ERR_ARCHIVE);
+	assert_non_null(strstr(msg, "trailer"));
+	EXPECT(open_edited_payload(trailer_cut, msg, sizeof msg), COLB_ERR_ARCHIVE);
+	assert_non_null(strstr(msg, "truncated"));
+	EXPECT(open_edited_payload(header_reserved_flag, msg, sizeof msg), COLB_ERR_ARCHIVE);
+	assert_non_null(strstr(msg, "header"));
+}
+
 static void test_reader_refuses_entry_count_over_cap_in_the_archive(void **state)
 {
 	/* The manifest lists one file; the archive holds three (the extra two
@@ -773,6 +822,7 @@ int main(void)
 		cmocka_unit_test(test_reader_refuses_entry_count_over_cap_in_the_archive),
 		cmocka_unit_test(test_reader_refuses_payload_inflating_past_its_listed_files),
 		cmocka_unit_test(test_reader_refuses_data_after_the_gzip_stream),
+		cmocka_unit_test(test_reader_checks_the_gzip_framing),
 	};
 	return cmocka_run_group_tests_name("bundle_refusals", tests, NULL, NULL);
 }
