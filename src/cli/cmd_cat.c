@@ -16,14 +16,8 @@ static int run(int argc, char **argv)
 			return EXIT_USAGE;
 		if (r)
 			continue;
-		if (argv[i][0] != '-' && !bundle) {
-			bundle = argv[i];
-		} else if (argv[i][0] != '-' && !path) {
-			path = argv[i];
-		} else {
-			cli_err("cat", "unexpected argument '%s' (see --help)", argv[i]);
+		if (!cli_positional("cat", argv[i], &bundle, &path, NULL))
 			return EXIT_USAGE;
-		}
 	}
 	if (!bundle || !path) {
 		cli_err("cat", "a bundle and a path are required");

@@ -42,12 +42,7 @@ static int run(int argc, char **argv)
 		} else if (cli_opt("diff", argc, argv, &i, "--new-baseline", &v)) {
 			if (!(bnew = v))
 				return EXIT_USAGE;
-		} else if (argv[i][0] != '-' && !old) {
-			old = argv[i];
-		} else if (argv[i][0] != '-' && !new) {
-			new = argv[i];
-		} else {
-			cli_err("diff", "unexpected argument '%s' (see --help)", argv[i]);
+		} else if (!cli_positional("diff", argv[i], &old, &new, NULL)) {
 			return EXIT_USAGE;
 		}
 	}

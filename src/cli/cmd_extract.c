@@ -59,14 +59,8 @@ static int run(int argc, char **argv)
 			return EXIT_USAGE;
 		if (r)
 			continue;
-		if (argv[i][0] != '-' && !bundle) {
-			bundle = argv[i];
-		} else if (argv[i][0] != '-' && !dir) {
-			dir = argv[i];
-		} else {
-			cli_err("extract", "unexpected argument '%s' (see --help)", argv[i]);
+		if (!cli_positional("extract", argv[i], &bundle, &dir, NULL))
 			return EXIT_USAGE;
-		}
 	}
 	if (!bundle || !dir) {
 		cli_err("extract", "a bundle and a directory are required");

@@ -24,10 +24,7 @@ static int run(int argc, char **argv)
 		} else if (cli_opt("fleet-status", argc, argv, &i, "--baseline", &v)) {
 			if (!(baseline = v))
 				return EXIT_USAGE;
-		} else if (argv[i][0] != '-' && !bundle) {
-			bundle = argv[i];
-		} else {
-			cli_err("fleet-status", "unexpected argument '%s' (see --help)", argv[i]);
+		} else if (!cli_positional("fleet-status", argv[i], &bundle, NULL)) {
 			return EXIT_USAGE;
 		}
 	}

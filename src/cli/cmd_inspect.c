@@ -67,12 +67,8 @@ static int run(int argc, char **argv)
 			return EXIT_USAGE;
 		if (r)
 			continue;
-		if (argv[i][0] != '-' && !bundle) {
-			bundle = argv[i];
-		} else {
-			cli_err("inspect", "unexpected argument '%s' (see --help)", argv[i]);
+		if (!cli_positional("inspect", argv[i], &bundle, NULL))
 			return EXIT_USAGE;
-		}
 	}
 	cli_bundle cb;
 	int ex = cli_open_bundle(&c, "inspect", bundle, &cb);

@@ -24,10 +24,7 @@ static int run(int argc, char **argv)
 				return EXIT_USAGE;
 		} else if (!strcmp(argv[i], "--wait")) {
 			flags |= COLB_INSTALL_WAIT;
-		} else if (argv[i][0] != '-' && !bundle) {
-			bundle = argv[i];
-		} else {
-			cli_err("install", "unexpected argument '%s' (see --help)", argv[i]);
+		} else if (!cli_positional("install", argv[i], &bundle, NULL)) {
 			return EXIT_USAGE;
 		}
 	}

@@ -19,10 +19,7 @@ static int run(int argc, char **argv)
 		if (cli_opt("ls", argc, argv, &i, "--kind", &v)) {
 			if (!(kind = v))
 				return EXIT_USAGE;
-		} else if (argv[i][0] != '-' && !bundle) {
-			bundle = argv[i];
-		} else {
-			cli_err("ls", "unexpected argument '%s' (see --help)", argv[i]);
+		} else if (!cli_positional("ls", argv[i], &bundle, NULL)) {
 			return EXIT_USAGE;
 		}
 	}

@@ -137,10 +137,7 @@ static int run(int argc, char **argv)
 			cfg.baseline = v;
 		} else if (!strcmp(argv[i], "--verbose") || !strcmp(argv[i], "-v")) {
 			cfg.verbose = 1;
-		} else if (argv[i][0] != '-' && !bundle) {
-			bundle = argv[i];
-		} else {
-			cli_err("serve", "unexpected argument '%s' (see --help)", argv[i]);
+		} else if (!cli_positional("serve", argv[i], &bundle, NULL)) {
 			return EXIT_USAGE;
 		}
 	}

@@ -16,10 +16,7 @@ static int run(int argc, char **argv)
 		} else if (cli_opt("sign", argc, argv, &i, "--password-file", &v)) {
 			if (!(pwfile = v))
 				return EXIT_USAGE;
-		} else if (argv[i][0] != '-' && !bundle) {
-			bundle = argv[i];
-		} else {
-			cli_err("sign", "unexpected argument '%s' (see --help)", argv[i]);
+		} else if (!cli_positional("sign", argv[i], &bundle, NULL)) {
 			return EXIT_USAGE;
 		}
 	}

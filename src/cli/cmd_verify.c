@@ -31,10 +31,7 @@ static int run(int argc, char **argv)
 			continue;
 		if (!strcmp(argv[i], "--format-only")) {
 			format_only = true;
-		} else if (argv[i][0] != '-' && !bundle) {
-			bundle = argv[i];
-		} else {
-			cli_err("verify", "unexpected argument '%s' (see --help)", argv[i]);
+		} else if (!cli_positional("verify", argv[i], &bundle, NULL)) {
 			return EXIT_USAGE;
 		}
 	}

@@ -2,6 +2,7 @@
  * common.c — the helpers of common.h.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,23 @@ int cli_opt_table(const char *cmd, int argc, char **argv, int *i, const cli_opt_
 		}
 	}
 	return 0;
+}
+
+bool cli_positional(const char *cmd, const char *arg, ...)
+{
+	va_list ap;
+	const char **slot = NULL;
+	va_start(ap, arg);
+	if (arg[0] != '-')
+		while ((slot = va_arg(ap, const char **)) && *slot)
+			;
+	va_end(ap);
+	if (!slot) {
+		cli_err(cmd, "unexpected argument '%s' (see --help)", arg);
+		return false;
+	}
+	*slot = arg;
+	return true;
 }
 
 int cli_common_arg(cli_common *c, const char *cmd, int argc, char **argv, int *i)

@@ -64,6 +64,10 @@ typedef struct cli_opt_field {
  * 0 when argv[*i] is none of them, -1 on a missing value (already printed). */
 int cli_opt_table(const char *cmd, int argc, char **argv, int *i, const cli_opt_field *t, size_t n,
 		  void *base);
+/* Takes arg as the next positional argument: into the first of the given
+ * slots (a NULL-terminated list of `const char **`) still empty. False,
+ * after saying so, when arg is an option no one took or every slot is full. */
+bool cli_positional(const char *cmd, const char *arg, ...);
 /* Consumes one of the common (trust) options at argv[*i]: returns 1 if it did,
  * 0 if argv[*i] is not one, -1 on a usage error (already printed). */
 int cli_common_arg(cli_common *c, const char *cmd, int argc, char **argv, int *i);
