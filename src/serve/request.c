@@ -230,6 +230,28 @@ static bool update_params(const query *q, serve_req *r)
 	return true;
 }
 
+/* The platform of pckcert and pckcerts: an encrypted PPID, or (as PCCS
+ * clients also send it) a QE ID, which wins. */
+static bool platform_params(const query *q, serve_req *r)
+{
+	bool has_qe2 = false;
+	if (!hex_param(q, "qeid", r->qe_id, 16, true, &r->has_qe_id, r) ||
+	    (!r->has_qe_id && !hex_param(q, "qe_id", r->qe_id, 16, true, &has_qe2, r)))
+		return false;
+	r->has_qe_id = r->has_qe_id || has_qe2;
+	const param *p = get(q, "encrypted_ppid");
+	if (p) {
+		if (p->val_len == 0 || p->val_len % 2 || p->val_len > 2 * SERVE_MAX_ENC_PPID)
+			return bad(r, "encrypted_ppid must be hex, at most 768 digits%s", NULL);
+		if (!hex_param(q, "encrypted_ppid", r->enc_ppid, p->val_len / 2, false, NULL, r))
+			return false;
+		r->enc_ppid_len = p->val_len / 2;
+	}
+	if (!r->has_qe_id && !r->enc_ppid_len)
+		return bad(r, "missing parameter 'encrypted_ppid'%s", NULL);
+	return true;
+}
+
 static bool intel_route(const char *rest, size_t n, const query *q, serve_req *r)
 {
 	char name[32];
@@ -259,44 +281,13 @@ static bool intel_route(const char *rest, size_t n, const query *q, serve_req *r
 		if (!hex_param(q, "cpusvn", r->cpusvn, 16, false, NULL, r) || !le16_param(q, "pcesvn", &r->pcesvn, r) ||
 		    !le16_param(q, "pceid", &r->pce_id, r))
 			return false;
-		/* PCCS clients name the platform by QE ID as well; it wins. */
-		bool has_qe2 = false;
-		if (!hex_param(q, "qeid", r->qe_id, 16, true, &r->has_qe_id, r) ||
-		    (!r->has_qe_id && !hex_param(q, "qe_id", r->qe_id, 16, true, &has_qe2, r)))
-			return false;
-		r->has_qe_id = r->has_qe_id || has_qe2;
-		const param *p = get(q, "encrypted_ppid");
-		if (p) {
-			if (p->val_len == 0 || p->val_len % 2 || p->val_len > 2 * SERVE_MAX_ENC_PPID)
-				return bad(r, "encrypted_ppid must be hex, at most 768 digits%s", NULL);
-			if (!hex_param(q, "encrypted_ppid", r->enc_ppid, p->val_len / 2, false, NULL, r))
-				return false;
-			r->enc_ppid_len = p->val_len / 2;
-		}
-		if (!r->has_qe_id && !r->enc_ppid_len)
-			return bad(r, "missing parameter 'encrypted_ppid'%s", NULL);
-		return true;
+		return platform_params(q, r);
 	}
 	if (!strcmp(name, "pckcerts")) {
 		r->route = SR_PCKCERTS;
 		if (!le16_param(q, "pceid", &r->pce_id, r))
 			return false;
-		bool has_qe2 = false;
-		if (!hex_param(q, "qeid", r->qe_id, 16, true, &r->has_qe_id, r) ||
-		    (!r->has_qe_id && !hex_param(q, "qe_id", r->qe_id, 16, true, &has_qe2, r)))
-			return false;
-		r->has_qe_id = r->has_qe_id || has_qe2;
-		const param *p = get(q, "encrypted_ppid");
-		if (p) {
-			if (p->val_len == 0 || p->val_len % 2 || p->val_len > 2 * SERVE_MAX_ENC_PPID)
-				return bad(r, "encrypted_ppid must be hex, at most 768 digits%s", NULL);
-			if (!hex_param(q, "encrypted_ppid", r->enc_ppid, p->val_len / 2, false, NULL, r))
-				return false;
-			r->enc_ppid_len = p->val_len / 2;
-		}
-		if (!r->has_qe_id && !r->enc_ppid_len)
-			return bad(r, "missing parameter 'encrypted_ppid'%s", NULL);
-		return true;
+		return platform_params(q, r);
 	}
 	if (!strcmp(name, "pckcrl")) {
 		r->route = SR_PCKCRL;
