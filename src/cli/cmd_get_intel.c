@@ -191,12 +191,8 @@ int cli_get_intel(const char *bundle, int argc, char **argv)
 			continue;
 		if (!strcmp(argv[i], "--issuer-chain"))
 			a.chain = true;
-		else if (argv[i][0] != '-' && !item)
-			item = argv[i];
-		else {
-			cli_err("get", "unexpected argument '%s' (see --help)", argv[i]);
+		else if (!cli_positional("get", argv[i], &item, NULL))
 			return EXIT_USAGE;
-		}
 	}
 	if (!item) {
 		cli_err("get", "which Intel item? (see --help)");

@@ -250,12 +250,8 @@ int cli_get_amd(const char *bundle, int argc, char **argv)
 			continue;
 		if (!strcmp(argv[i], "--vlek"))
 			a.vlek = true;
-		else if (argv[i][0] != '-' && !item)
-			item = argv[i];
-		else {
-			cli_err("get", "unexpected argument '%s' (see --help)", argv[i]);
+		else if (!cli_positional("get", argv[i], &item, NULL))
 			return EXIT_USAGE;
-		}
 	}
 	if (!item) {
 		cli_err("get", "which AMD item? (vcek, vlek, tcbs, chain, crl, trustee; see --help)");
