@@ -189,20 +189,12 @@ static bool is_dir(const char *path)
 
 static bool is_lower_hex(const char *s, size_t n)
 {
-	if (strlen(s) != n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
+	return strlen(s) == n && colb_is_hex_case(s, n, false);
 }
 
 static bool is_name(const char *s)
 {
-	size_t n = strlen(s);
-	if (n == 0 || n > 64 || !strcmp(s, ".") || !strcmp(s, ".."))
-		return false;
-	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+	return colb_is_name(s, strlen(s));
 }
 
 /* Calls fn for every entry of dir except . and .. */

@@ -26,29 +26,7 @@ static bool str_in(const char *s, size_t n, const char *const *set)
 
 static bool hex_str(const char *s, size_t n, size_t want, bool upper)
 {
-	if (n != want)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		bool ok = (c >= '0' && c <= '9') || (upper ? (c >= 'A' && c <= 'F') : (c >= 'a' && c <= 'f'));
-		if (!ok)
-			return false;
-	}
-	return true;
-}
-
-/* A name usable as one path component: [A-Za-z0-9._-], 1..64, not . or .. */
-static bool name_str(const char *s, size_t n)
-{
-	if (n == 0 || n > 64 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return false;
-	}
-	return true;
+	return n == want && colb_is_hex_case(s, n, upper);
 }
 
 static bool m_tee(const char *s, size_t n) { return str_in(s, n, (const char *const[]){"sgx", "tdx", "sev-snp", NULL}); }
@@ -76,14 +54,14 @@ typedef struct meta_key {
 static const meta_key meta_keys[COLB_META_COUNT] = {
 	[COLB_META_CA] = {"ca", "processor|platform|root", m_ca},
 	[COLB_META_CHAIN] = {"chain", "a payload path", m_chain},
-	[COLB_META_CSP] = {"csp", "a name of [A-Za-z0-9._-]", name_str},
+	[COLB_META_CSP] = {"csp", "a name of [A-Za-z0-9._-]", colb_is_name},
 	[COLB_META_ENC_PPID_SHA256] = {"enc_ppid_sha256", "64 lower-case hex digits", m_sha256},
 	[COLB_META_ENCODING] = {"encoding", "der|pem|json", m_encoding},
 	[COLB_META_EVAL] = {"eval", "an unsigned integer", NULL},
 	[COLB_META_FMSPC] = {"fmspc", "12 upper-case hex digits", m_fmspc},
 	[COLB_META_HWID] = {"hwid", "16 or 128 lower-case hex digits", m_hwid},
 	[COLB_META_IDENTITY] = {"identity", "qe|qve|qae|td_qe", m_identity},
-	[COLB_META_NAME] = {"name", "a name of [A-Za-z0-9._-]", name_str},
+	[COLB_META_NAME] = {"name", "a name of [A-Za-z0-9._-]", colb_is_name},
 	[COLB_META_PCE_ID] = {"pce_id", "4 upper-case hex digits", m_pce_id},
 	[COLB_META_PRODUCT] = {"product", "Milan|Genoa|Turin", m_product},
 	[COLB_META_QE_ID] = {"qe_id", "32 upper-case hex digits", m_qe_id},

@@ -285,16 +285,6 @@ static bool json_uint(pctx *c, uint64_t *v, bool *ok)
 	return true;
 }
 
-static bool lower_hex(const char *s, size_t n, size_t want)
-{
-	if (n != want)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
 /* "YYYY-MM-DDTHH:MM:SSZ" exactly. */
 static bool time_of(const char *s, size_t n, time_t *out)
 {
@@ -448,7 +438,7 @@ static colb_err parse_file(pctx *c, size_t i, colb_mfile *mf, const colb_mfile *
 			 prev->path);
 		return strcmp(prev->path, mf->path) ? rc : COLB_ERR_DUPLICATE_ENTRY;
 	}
-	if (!size_ok || !lower_hex(sha, shalen, 64) || kindlen >= sizeof kind)
+	if (!size_ok || shalen != 64 || !colb_is_hex_case(sha, 64, false) || kindlen >= sizeof kind)
 		return bad(c, "'%s': needs an integer size, a 64-digit lower-case hex sha256 and a kind",
 			   mf->path);
 #undef WHERE
@@ -589,7 +579,7 @@ static colb_err parse_payload(pctx *c, top_vals *t)
 		return bad_json(c);
 	if ((rc = missing_key(c, seen, keys, "'payload'")))
 		return rc;
-	t->payload_ok = size_ok && lower_hex(t->payload_sha, t->payload_sha_len, 64);
+	t->payload_ok = size_ok && t->payload_sha_len == 64 && colb_is_hex_case(t->payload_sha, 64, false);
 	return COLB_OK;
 }
 

@@ -195,12 +195,7 @@ static in_item *new_item(colb_intel_input *in, enum item_kind kind, const char *
 
 static bool upper_hex(const char *s, size_t n)
 {
-	if (strlen(s) != n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'F')))
-			return false;
-	return true;
+	return strlen(s) == n && colb_is_hex_case(s, n, true);
 }
 
 static bool parse_eval_name(const char *name, uint32_t *out)

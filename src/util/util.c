@@ -143,6 +143,29 @@ bool colb_is_hex(const char *s, size_t n)
 	return true;
 }
 
+bool colb_is_hex_case(const char *s, size_t n, bool upper)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= '0' && c <= '9') || (upper ? (c >= 'A' && c <= 'F') : (c >= 'a' && c <= 'f'))))
+			return false;
+	}
+	return true;
+}
+
+bool colb_is_name(const char *s, size_t n)
+{
+	if (n == 0 || n > 64 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
 bool colb_hex_decode(const char *in, size_t inlen, uint8_t *out, size_t outlen)
 {
 	if (inlen != 2 * outlen)

@@ -45,6 +45,11 @@ colb_err colb_seterr(char *errbuf, size_t errlen, colb_err err, const char *fmt,
 void colb_hex_encode(const uint8_t *in, size_t n, char *out, bool upper);
 bool colb_hex_decode(const char *in, size_t inlen, uint8_t *out, size_t outlen);
 bool colb_is_hex(const char *s, size_t n);
+/* Hex digits of one case only (as the vendors' identifiers are written). */
+bool colb_is_hex_case(const char *s, size_t n, bool upper);
+/* A name usable as one path component: 1 to 64 of [A-Za-z0-9._-], not "."
+ * or "..". */
+bool colb_is_name(const char *s, size_t n);
 /* The value of one hex digit (either case), or -1. */
 int colb_hex_digit(unsigned char c);
 
