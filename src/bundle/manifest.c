@@ -268,13 +268,6 @@ static const char *arena_string(pctx *c, size_t *len)
 	return at;
 }
 
-/* A string value that must fit small (a name, a digest, a time): cut ones
- * come back with *len >= cap, which no check accepts. */
-static bool small_string(pctx *c, char *out, size_t cap, size_t *len)
-{
-	return colb_jscan_string(&c->s, out, cap, len);
-}
-
 /* A JSON integer in [0, 2^53). */
 static bool json_uint(pctx *c, uint64_t *v, bool *ok)
 {
@@ -374,7 +367,7 @@ static colb_err read_small(pctx *c, char *out, size_t cap, size_t *len)
 	out[0] = 0;
 	if (colb_jscan_peek(&c->s) != '"')
 		return skip_value(c);
-	return small_string(c, out, cap, len) ? COLB_OK : bad_json(c);
+	return colb_jscan_string(&c->s, out, cap, len) ? COLB_OK : bad_json(c);
 }
 
 enum { F_PATH, F_SIZE, F_SHA256, F_KIND, F_META };
@@ -512,16 +505,11 @@ static colb_err parse_tee(pctx *c, unsigned *mask)
 	while ((r = colb_jscan_elem(&c->s, &first)) > 0) {
 		char name[16];
 		size_t n;
-		int i = 3;
-		if (colb_jscan_peek(&c->s) != '"') {
-			if (skip_value(c))
-				return COLB_ERR_MANIFEST;
-		} else {
-			if (!small_string(c, name, sizeof name, &n))
-				return bad_json(c);
-			for (i = 0; i < 3 && (n >= sizeof name || strcmp(name, tee_names[i])); i++)
-				;
-		}
+		int i = 0;
+		if (read_small(c, name, sizeof name, &n))
+			return COLB_ERR_MANIFEST;
+		while (i < 3 && (n >= sizeof name || strcmp(name, tee_names[i])))
+			i++;
 		if (i == 3 || i <= last)
 			*mask |= 0x80000000u;
 		else
