@@ -6,7 +6,7 @@ set -u
 TOP=${COLB_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 COLB="$TOP/$B/colbundle"
 PKIGEN="$TOP/$B/colb-pkigen"
-REAL=${COLB_REAL:-$TOP/../shared/real}
+REAL=${COLB_REAL:-$TOP/tests/data/real}
 T=$(mktemp -d /tmp/colbtest.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 _n=0

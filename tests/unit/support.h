@@ -13,7 +13,7 @@
 
 #include "colbundle.h"
 
-/* ../shared/real (or $COLB_REAL), the repository top ($COLB_TOP) and the
+/* tests/data/real (or $COLB_REAL), the repository top ($COLB_TOP) and the
  * build directory ($B), as absolute paths. */
 const char *t_real_dir(void);
 const char *t_top_dir(void);

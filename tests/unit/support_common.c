@@ -30,7 +30,7 @@ const char *t_real_dir(void)
 		if (e)
 			snprintf(real, sizeof real, "%s", e);
 		else
-			snprintf(real, sizeof real, "%s/../shared/real", t_top_dir());
+			snprintf(real, sizeof real, "%s/tests/data/real", t_top_dir());
 	}
 	return real;
 }
